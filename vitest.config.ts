@@ -1,0 +1,47 @@
+import { defineConfig } from "vitest/config";
+
+// Four suites, each runnable alone with `vitest run --project <name>`:
+//   unit         pure logic, no I/O
+//   integration  the services against a real RabbitMQ (started by .ci/run or scripts/broker.ts)
+//   stacks       CDKTF synthesis and the generated configuration, offline (promtool from Debian)
+//   lab          end to end against real Nomad, Consul and Vault agents (npm run test:lab)
+// `npm test` runs unit, integration and stacks; the lab suite has its own command.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Tests in this suite stop and freeze the shared broker; run files one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "stacks",
+          include: ["test/stacks/**/*.test.ts"],
+          setupFiles: ["test/stacks/setup.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "lab",
+          include: ["test/lab/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
