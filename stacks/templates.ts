@@ -1,0 +1,159 @@
+/**
+ * Contents of the Nomad `template` blocks. They are consul-template sources by nature, so each
+ * is rendered by one small function from typed inputs; secrets appear only as Vault lookups,
+ * service addresses only as Consul lookups.
+ */
+import type { Template } from "./nomad/model.js";
+import { PLATFORM, kvDataPath } from "./topology.js";
+
+/**
+ * Delimiters for files shipped verbatim (dashboards, rule files): they hold `{{ ... }}` of their
+ * own (Grafana legends, Prometheus annotations), which consul-template must leave alone.
+ */
+export const VERBATIM_LEFT_DELIM = "[[=orderlab";
+export const VERBATIM_RIGHT_DELIM = "orderlab=]]";
+
+/** Ships a file as is. */
+export function verbatimFile(content: string, destPath: string, changeMode: Template["ChangeMode"] = "restart"): Template {
+  if (content.includes(VERBATIM_LEFT_DELIM) || content.includes(VERBATIM_RIGHT_DELIM)) {
+    throw new Error(`file for "${destPath}" contains the reserved template delimiters`);
+  }
+  return {
+    EmbeddedTmpl: content,
+    DestPath: destPath,
+    ChangeMode: changeMode,
+    ...(changeMode === "signal" ? { ChangeSignal: "SIGHUP" } : {}),
+    LeftDelim: VERBATIM_LEFT_DELIM,
+    RightDelim: VERBATIM_RIGHT_DELIM,
+  };
+}
+
+/** Environment file rendered under secrets/ and loaded into the task's environment. */
+function envFile(body: string, destPath: string): Template {
+  return { EmbeddedTmpl: body, DestPath: destPath, ChangeMode: "restart", Envvars: true, Perms: "0600" };
+}
+
+/** First healthy instance of a Consul service (optionally by tag), as `{{ .Address }}`/`{{ .Port }}`. */
+const firstInstance = (query: string, body: string): string =>
+  `{{- range $i, $s := service "${query}" }}{{- if eq $i 0 }}{{ with $s }}${body}{{ end }}{{- end }}{{- end }}`;
+
+export interface BrokerUrlProps {
+  readonly kvMount: string;
+  /** The account's secret name under the mount. */
+  readonly secret: string;
+  readonly vhost: string;
+  /** Consul tag of the broker's AMQP registration. */
+  readonly amqpTag: string;
+}
+
+/**
+ * `RABBITMQ_URL` for a service: credentials from Vault, broker address from Consul.
+ */
+export function brokerUrlEnv(props: BrokerUrlProps): Template {
+  const vhost = encodeURIComponent(props.vhost);
+  const url = `RABBITMQ_URL=amqp://{{ $user | urlquery }}:{{ $password | urlquery }}@{{ .Address }}:{{ .Port }}/${vhost}\n`;
+  const body =
+    `{{- with secret "${kvDataPath(props.kvMount, props.secret)}" }}\n` +
+    "{{- $user := .Data.data.username }}{{ $password := .Data.data.password }}\n" +
+    firstInstance(`${props.amqpTag}.${PLATFORM.rabbitmq}`, url) +
+    "\n{{- end }}\n";
+  return envFile(body, "secrets/rabbitmq.env");
+}
+
+/** Shell-safe environment variable suffix for an account (`order-service` -> `ORDER_SERVICE`). */
+export const accountVar = (account: string): string => account.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+
+/** `USER_<ACCOUNT>` and `PASSWORD_<ACCOUNT>` for every broker account, from Vault. */
+export function brokerAccountsEnv(kvMount: string, accounts: readonly { account: string; secret: string }[]): Template {
+  const body = accounts
+    .map(
+      ({ account, secret }) =>
+        `{{ with secret "${kvDataPath(kvMount, secret)}" }}\n` +
+        `USER_${accountVar(account)}={{ .Data.data.username }}\n` +
+        `PASSWORD_${accountVar(account)}={{ .Data.data.password }}\n` +
+        "{{ end }}",
+    )
+    .join("\n");
+  return envFile(`${body}\n`, "secrets/accounts.env");
+}
+
+export interface ProvisionScriptProps {
+  readonly ctlPath: string;
+  readonly vhost: string;
+  readonly adminAccount: string;
+  readonly serviceAccounts: readonly string[];
+}
+
+/**
+ * Creates the vhost and the accounts with rabbitmqctl, idempotently. Passwords reach rabbitmqctl
+ * on standard input, never on its command line.
+ */
+export function provisionScript(props: ProvisionScriptProps): Template {
+  const lines = [
+    "#!/bin/sh",
+    "set -eu",
+    `ctl() { "${props.ctlPath}" --node "$RABBITMQ_NODENAME" "$@"; }`,
+    "ctl await_startup --timeout 120",
+    `vhost='${props.vhost}'`,
+    'ctl list_vhosts --silent | grep -qx "$vhost" || ctl add_vhost "$vhost"',
+    "ensure_user() {",
+    '  if ctl list_users --silent | cut -f1 | grep -qx "$1"; then',
+    '    printf "%s" "$2" | ctl change_password "$1"',
+    "  else",
+    '    printf "%s" "$2" | ctl add_user "$1"',
+    "  fi",
+    '  ctl set_permissions --vhost "$vhost" "$1" ".*" ".*" ".*"',
+    "}",
+    `ensure_user "$USER_${accountVar(props.adminAccount)}" "$PASSWORD_${accountVar(props.adminAccount)}"`,
+    `ctl set_user_tags "$USER_${accountVar(props.adminAccount)}" administrator`,
+    ...props.serviceAccounts.map((a) => `ensure_user "$USER_${accountVar(a)}" "$PASSWORD_${accountVar(a)}"`),
+    "if ctl list_users --silent | cut -f1 | grep -qx guest; then ctl delete_user guest; fi",
+    "",
+  ];
+  // The script itself holds no secret; it is rendered with inert delimiters.
+  return { ...verbatimFile(lines.join("\n"), "local/provision-users.sh", "noop"), Perms: "0755" };
+}
+
+export interface RabbitmqConfProps {
+  readonly bindAddress: string;
+  readonly amqpPort: number;
+  readonly managementPort: number;
+  readonly prometheusPort: number;
+}
+
+export function rabbitmqConf(props: RabbitmqConfProps): Template {
+  const content = [
+    `listeners.tcp.default = ${props.bindAddress}:${props.amqpPort}`,
+    `management.tcp.ip = ${props.bindAddress}`,
+    `management.tcp.port = ${props.managementPort}`,
+    `prometheus.tcp.ip = ${props.bindAddress}`,
+    `prometheus.tcp.port = ${props.prometheusPort}`,
+    "log.console = true",
+    "log.file = false",
+    "",
+  ].join("\n");
+  return verbatimFile(content, "local/rabbitmq.conf");
+}
+
+/** Plugins the broker runs: management (UI/API) and the Prometheus exporter on 15692. */
+export const ENABLED_PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus"] as const;
+
+export const enabledPlugins = (): Template =>
+  verbatimFile(`[${ENABLED_PLUGINS.join(",")}].\n`, "local/enabled_plugins");
+
+/** Grafana's admin account from Vault and Prometheus' address from Consul. */
+export function grafanaEnv(kvMount: string, secret: string, prometheusRoutePrefix: string): Template {
+  const body =
+    `{{ with secret "${kvDataPath(kvMount, secret)}" }}\n` +
+    "GF_SECURITY_ADMIN_USER={{ .Data.data.username }}\n" +
+    "GF_SECURITY_ADMIN_PASSWORD={{ .Data.data.password }}\n" +
+    "{{ end }}\n" +
+    firstInstance(PLATFORM.prometheus, `PROMETHEUS_URL=http://{{ .Address }}:{{ .Port }}${prometheusRoutePrefix}\n`);
+  return envFile(body, "secrets/grafana.env");
+}
+
+/** `LOCUST_HOST`: Traefik's public entrypoint, found through Consul. */
+export function locustHostEnv(): Template {
+  const body = firstInstance(PLATFORM.traefik, "LOCUST_HOST=http://{{ .Address }}:{{ .Port }}\n");
+  return { EmbeddedTmpl: body, DestPath: "local/locust.env", ChangeMode: "noop", Envvars: true };
+}
