@@ -28,7 +28,7 @@ export interface LocalRabbitMqOptions {
   readonly prometheusPort?: number;
   /** Erlang distribution port. @default amqpPort + 20000 */
   readonly distributionPort?: number;
-  /** Start with an empty database instead of the one left in baseDir. @default false */
+  /** Empty the database left in baseDir on the first start (restarts keep their data). @default false */
   readonly fresh?: boolean;
 }
 
@@ -39,7 +39,7 @@ export class LocalRabbitMq {
   readonly managementPort: number;
   readonly prometheusPort: number;
   readonly distributionPort: number;
-  private readonly fresh: boolean;
+  private fresh: boolean;
 
   constructor(options: LocalRabbitMqOptions) {
     this.baseDir = options.baseDir;
@@ -86,6 +86,7 @@ export class LocalRabbitMq {
   async start(): Promise<void> {
     assertInstalled();
     if (this.fresh) rmSync(join(this.baseDir, "mnesia"), { recursive: true, force: true });
+    this.fresh = false;
     mkdirSync(join(this.baseDir, "log"), { recursive: true });
     writeFileSync(
       join(this.baseDir, "rabbitmq.conf"),
