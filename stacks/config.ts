@@ -20,6 +20,8 @@ export type TaskDriver = "raw_exec" | "docker";
  */
 export type VaultIntegrationMode = "token" | "workload-identity";
 
+export type PrometheusDiscovery = "consul-sd" | "consul-template";
+
 export interface ResourceSettings {
   /** CPU share in MHz. */
   readonly cpu: number;
@@ -109,6 +111,13 @@ export interface PlatformSettings {
 
   readonly prometheus: {
     readonly artifact: Artifact;
+    /**
+     * How Prometheus learns the scrape targets from Consul.
+     * - `consul-sd`: its own `consul_sd_configs`.
+     * - `consul-template`: a file_sd file that a Nomad template renders from Consul's catalog,
+     *   for Prometheus builds without Consul discovery (Debian's package leaves it out).
+     */
+    readonly discovery: PrometheusDiscovery;
     readonly port: number;
     readonly scrapeIntervalSeconds: number;
     readonly retentionHours: number;
@@ -215,6 +224,7 @@ export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
     },
     prometheus: {
       artifact: { kind: "binary", path: "/usr/bin/prometheus" },
+      discovery: "consul-template",
       port: 9090,
       scrapeIntervalSeconds: 5,
       retentionHours: 24,
@@ -286,6 +296,7 @@ export function clusterSettings(env: SettingsEnvironment = {}): PlatformSettings
     },
     prometheus: {
       artifact: { kind: "image", image: "prom/prometheus:v2.53.0" },
+      discovery: "consul-sd",
       port: 9090,
       scrapeIntervalSeconds: 15,
       retentionHours: 168,

@@ -12,11 +12,18 @@ import type { PlatformSettings } from "./config.js";
 import type { Job } from "./nomad/model.js";
 import { NomadJob } from "./nomad/nomad-job.js";
 import { serviceJob } from "./nomad/service-job.js";
-import { grafanaFiles, renderPrometheusConfig, ruleFiles, RULES_DIR } from "./prometheus-config.js";
+import {
+  grafanaFiles,
+  METRICS_PATH_META,
+  renderPrometheusConfig,
+  ruleFiles,
+  RULES_DIR,
+  TARGETS_DIR,
+} from "./prometheus-config.js";
 import * as providers from "./providers.js";
 import { WEB_ENTRYPOINT } from "./services-stack.js";
-import { grafanaEnv, verbatimFile } from "./templates.js";
-import { GRAFANA_ADMIN_SECRET, PLATFORM, PUBLIC_ROUTES } from "./topology.js";
+import { consulTargetsFile, grafanaEnv, verbatimFile } from "./templates.js";
+import { GRAFANA_ADMIN_SECRET, METRICS_TAG, PLATFORM, PUBLIC_ROUTES, SCRAPE_TARGETS } from "./topology.js";
 import { vaultAccess } from "./vault-access.js";
 
 const routeOf = (service: string): string => {
@@ -56,6 +63,9 @@ export function prometheusJob(settings: PlatformSettings): Job {
     templates: [
       verbatimFile(renderPrometheusConfig(settings), "local/prometheus.yml", "signal"),
       ...ruleFiles().map((f) => verbatimFile(f.content, `local/${RULES_DIR}/${f.name}`, "signal")),
+      ...(p.discovery === "consul-template"
+        ? [consulTargetsFile(SCRAPE_TARGETS, METRICS_TAG, METRICS_PATH_META, `local/${TARGETS_DIR}/consul.yml`)]
+        : []),
     ],
     resources: p.resources,
   });

@@ -25,10 +25,16 @@ interface ConsulSdConfig {
   readonly tags: readonly string[];
 }
 
+interface FileSdConfig {
+  readonly files: readonly string[];
+  readonly refresh_interval: string;
+}
+
 interface ScrapeConfig {
   readonly job_name: string;
   readonly metrics_path: string;
-  readonly consul_sd_configs: readonly ConsulSdConfig[];
+  readonly consul_sd_configs?: readonly ConsulSdConfig[];
+  readonly file_sd_configs?: readonly FileSdConfig[];
   readonly relabel_configs: readonly RelabelConfig[];
 }
 
@@ -40,6 +46,9 @@ export interface PrometheusConfig {
 
 /** Directory of the rule files, relative to prometheus.yml wherever it is rendered. */
 export const RULES_DIR = "rules";
+
+/** Directory of the file_sd files rendered from Consul, relative to prometheus.yml. */
+export const TARGETS_DIR = "targets";
 
 /** Consul service metadata key a registration sets to be scraped on another path. */
 export const METRICS_PATH_META = "metrics_path";
@@ -54,7 +63,10 @@ export function prometheusConfig(settings: PlatformSettings): PrometheusConfig {
         // The job label is replaced by the Consul service name below.
         job_name: "consul-services",
         metrics_path: "/metrics",
-        consul_sd_configs: [{ server: settings.consulAddress, services: [...SCRAPE_TARGETS], tags: [METRICS_TAG] }],
+        ...(settings.prometheus.discovery === "consul-sd"
+          ? { consul_sd_configs: [{ server: settings.consulAddress, services: [...SCRAPE_TARGETS], tags: [METRICS_TAG] }] }
+          : { file_sd_configs: [{ files: [`${TARGETS_DIR}/*.yml`], refresh_interval: interval }] }),
+        // The file_sd file carries the same __meta_consul_* labels, so one relabelling serves both.
         relabel_configs: [
           { source_labels: ["__meta_consul_service"], target_label: "job" },
           { source_labels: ["__address__"], target_label: "instance" },

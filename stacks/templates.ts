@@ -157,3 +157,20 @@ export function locustHostEnv(): Template {
   const body = firstInstance(PLATFORM.traefik, "LOCUST_HOST=http://{{ .Address }}:{{ .Port }}\n");
   return { EmbeddedTmpl: body, DestPath: "local/locust.env", ChangeMode: "noop", Envvars: true };
 }
+
+/**
+ * A Prometheus file_sd file listing every healthy instance of the scrape targets, with the
+ * `__meta_consul_*` labels Prometheus' own Consul discovery would attach.
+ */
+export function consulTargetsFile(services: readonly string[], metricsTag: string, metaKey: string, destPath: string): Template {
+  const blocks = services.map(
+    (name) =>
+      `{{- range service "${metricsTag}.${name}" }}\n` +
+      '- targets: ["{{ .Address }}:{{ .Port }}"]\n' +
+      "  labels:\n" +
+      '    __meta_consul_service: "{{ .Name }}"\n' +
+      `    __meta_consul_service_metadata_${metaKey}: "{{ index .ServiceMeta "${metaKey}" }}"\n` +
+      "{{- end }}",
+  );
+  return { EmbeddedTmpl: `${blocks.join("\n")}\n`, DestPath: destPath, ChangeMode: "noop" };
+}
