@@ -154,8 +154,9 @@ export class Broker {
    * closes first, or when no confirm arrives within the publish timeout.
    */
   publish(exchange: string, routingKey: string, content: Buffer, properties: Options.Publish): Promise<void> {
+    // Allowed while stopping: deliveries being drained still publish their results.
     const session = this.session;
-    if (!session || this.stopping) {
+    if (!session) {
       return Promise.reject(new BrokerUnavailableError("not connected to the broker"));
     }
     return new Promise<void>((resolve, reject) => {
@@ -198,6 +199,7 @@ export class Broker {
    */
   async stop(timeoutMs: number): Promise<void> {
     if (this.stopping) return;
+    this.stopping = true;
     const session = this.session;
     if (session) {
       await withTimeout(
@@ -205,9 +207,14 @@ export class Broker {
         Math.min(2000, timeoutMs),
       );
     }
-    this.stopping = true;
     await withTimeout(Promise.allSettled([...this.inFlight]), timeoutMs);
     for (const fail of [...this.pendingConfirms]) fail(new BrokerUnavailableError("shutting down"));
+    if (this.session) {
+      // Close the channels first: a channel's close is ordered after its acks, while closing the
+      // connection straight away can overtake acks still queued on the channel.
+      const { consumer, publisher } = this.session;
+      await withTimeout(Promise.allSettled([consumer.close(), publisher.close()]), 3000);
+    }
     await withTimeout(this.recovering?.close() ?? Promise.resolve(), 3000);
     this.session = undefined;
     this.options.metrics.brokerConnected.set(0);
@@ -271,6 +278,7 @@ export class Broker {
       }
       if (how === "ack") channel.ack(message);
       else channel.nack(message, false, false);
+      log.debug({ how, outcome }, "delivery settled");
       this.options.metrics.messagesConsumed.inc({ queue, outcome });
     };
     const deadLetter = (reason: string, error: unknown): void => {
