@@ -9,18 +9,8 @@
  */
 import { Command } from "commander";
 import { join } from "node:path";
-import { LocalRabbitMq, isListening } from "./lib/local-rabbitmq.js";
-import { STATE_DIR } from "./lib/paths.js";
-
-export const devBroker = () =>
-  new LocalRabbitMq({
-    baseDir: join(STATE_DIR, "rabbitmq"),
-    nodeName: "orderlab@localhost",
-    amqpPort: 5672,
-    managementPort: 15672,
-    prometheusPort: 15692,
-    distributionPort: 25672,
-  });
+import { devBroker } from "./lib/dev-broker.js";
+import { isListening } from "./lib/local-rabbitmq.js";
 
 const program = new Command("broker").description("run a local RabbitMQ on loopback");
 program.command("start").action(async () => {
