@@ -10,6 +10,7 @@ import { EXCHANGES, ROUTING_KEYS } from "../../contract/index.js";
 import { BoundedMap, KeyedMutex } from "../lib/bounded-map.js";
 import { EVENT_VERSION, encodeEvent, type OrderCreated, type PaymentEvent } from "../lib/events/schemas.js";
 import type { Broker, DeliveryInfo, HandlerOutcome } from "../lib/messaging/broker.js";
+import { Journal } from "../lib/journal.js";
 import type { Logger } from "../lib/observability/logger.js";
 import { childSpan, formatTraceparent, parseTraceparent } from "../lib/observability/trace.js";
 import type { PaymentProvider } from "./simulator.js";
@@ -18,6 +19,9 @@ export interface PaymentRecord {
   readonly event: PaymentEvent;
   published: boolean;
 }
+
+/** What the journal keeps: a payment decided, then the fact that it was published. */
+export type PaymentJournalEntry = { readonly paid: PaymentEvent } | { readonly published: string };
 
 const MEMORY_LIMIT = 100_000;
 
@@ -30,7 +34,17 @@ export class PaymentDesk {
     private readonly provider: PaymentProvider,
     private readonly logger: Logger,
     private readonly onPaid: (outcome: "approved" | "declined") => void,
-  ) {}
+    private readonly journal: Journal<PaymentJournalEntry> = new Journal(undefined),
+  ) {
+    for (const entry of journal.load()) {
+      if ("paid" in entry) this.payments.set(entry.paid.orderId, { event: entry.paid, published: false });
+      else {
+        const known = this.payments.get(entry.published);
+        if (known) known.published = true;
+      }
+    }
+    if (this.payments.size > 0) logger.info({ payments: this.payments.size, path: journal.path }, "payments recovered from the journal");
+  }
 
   handle = (order: OrderCreated, info: DeliveryInfo): Promise<HandlerOutcome> =>
     this.perOrder.run(order.orderId, async () => {
@@ -48,6 +62,7 @@ export class PaymentDesk {
         headers: { traceparent: formatTraceparent(childSpan(parseTraceparent(info.headers.traceparent))) },
       });
       record.published = true;
+      this.journal.append({ published: order.orderId });
       return "processed";
     });
 
@@ -73,6 +88,7 @@ export class PaymentDesk {
       },
     };
     const record: PaymentRecord = { event, published: false };
+    this.journal.append({ paid: event });
     this.payments.set(order.orderId, record);
     this.onPaid(outcome);
     this.logger.info({ orderId: order.orderId, paymentId: event.data.paymentId, outcome }, "payment processed");

@@ -5,8 +5,9 @@ import { METRICS, QUEUES, SERVICES } from "../../contract/index.js";
 import { parseSettings, serviceSettingsSchema } from "../lib/config/env.js";
 import { decodeEvent, orderCreatedSchema } from "../lib/events/schemas.js";
 import { ERROR_CODES, HttpError } from "../lib/http/errors.js";
+import { Journal } from "../lib/journal.js";
 import { ServiceHost, type ServiceHostOptions } from "../lib/service.js";
-import { PaymentDesk } from "./payments.js";
+import { PaymentDesk, type PaymentJournalEntry } from "./payments.js";
 import { paymentSimulator, type PaymentProvider } from "./simulator.js";
 
 export const paymentSettingsSchema = serviceSettingsSchema(SERVICES.payment.port).extend({
@@ -16,6 +17,11 @@ export const paymentSettingsSchema = serviceSettingsSchema(SERVICES.payment.port
   PAYMENT_DECLINE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   /** Makes outcomes repeatable: a function of the seed and the order id. */
   PAYMENT_SEED: z.string().min(1).optional(),
+  /**
+   * File where payments are journalled, so a restarted process still knows which orders it
+   * paid. Without it, that memory ends with the process.
+   */
+  PAYMENT_JOURNAL: z.string().min(1).optional(),
 });
 export type PaymentSettings = z.infer<typeof paymentSettingsSchema>;
 
@@ -43,7 +49,8 @@ export function createPaymentService(settings: PaymentSettings, options: Payment
       declineRate: settings.PAYMENT_DECLINE_RATE,
       ...(settings.PAYMENT_SEED === undefined ? {} : { seed: settings.PAYMENT_SEED }),
     });
-  const desk = new PaymentDesk(host.broker, provider, host.logger, (outcome) => processed.inc({ outcome }));
+  const journal = new Journal<PaymentJournalEntry>(settings.PAYMENT_JOURNAL);
+  const desk = new PaymentDesk(host.broker, provider, host.logger, (outcome) => processed.inc({ outcome }), journal);
   const route = SERVICES.payment.route;
 
   const app = host.createApp((app) => {
@@ -65,6 +72,9 @@ export function createPaymentService(settings: PaymentSettings, options: Payment
       });
       return host.start(app);
     },
-    stop: () => host.stop(),
+    stop: async () => {
+      await host.stop();
+      journal.close();
+    },
   };
 }

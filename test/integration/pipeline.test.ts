@@ -350,3 +350,31 @@ async function closeConnections(connectionName: string): Promise<void> {
   }, 15_000, 250);
   for (const c of mine) await broker.api("DELETE", `/connections/${encodeURIComponent(c.name)}`);
 }
+
+describe("payment-service restarted with its journal", () => {
+  test("recognises an order it paid before the restart and does not pay it again", async () => {
+    // GIVEN a payment-service that journals its payments, and an order it has paid
+    const journal = join(mkdtempSync(join(tmpdir(), "orderlab-journal-")), "payments.jsonl");
+    let payments = 0;
+    const provider = async () => {
+      payments += 1;
+      return { approved: true };
+    };
+    const first = await freshPipeline({ env: { PAYMENT_JOURNAL: journal }, payment: { provider }, only: ["payment"] });
+    const event = orderCreated();
+    await publishRaw(event);
+    await waitFor("the payment", async () => (metricValue(await metrics(first.paymentUrl), METRICS.paymentsProcessed) === 1 ? true : undefined));
+    await first.stop();
+
+    // WHEN a new process starts from the same journal and the order.created comes again
+    pipeline = await startPipeline(amqpUrl, { env: { PAYMENT_JOURNAL: journal }, payment: { provider }, only: ["payment"] });
+    await publishRaw(event);
+
+    // THEN it is settled as a duplicate, and the provider was asked once in all
+    await waitFor("the duplicate", async () =>
+      metricValue(await metrics(pipeline!.paymentUrl), METRICS.messagesConsumed, { outcome: "duplicate" }) === 1 ? true : undefined,
+    );
+    expect(payments).toBe(1);
+    expect((await getJson(`${pipeline.paymentUrl}/payment/${event.orderId}`)).body).toMatchObject({ orderId: event.orderId, status: "approved" });
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * An append-only file of JSON lines, flushed to disk on every append, read back at start.
+ * It lets a service remember what it did across a restart (payment-service: which orders it
+ * paid), so a redelivery after a crash is recognised instead of being done again.
+ *
+ * Without a path it keeps nothing, and the service's memory is all there is.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+export class Journal<T> {
+  private fd: number | undefined;
+
+  constructor(readonly path: string | undefined) {}
+
+  /** Every record written so far; a last line cut short by a crash is skipped. */
+  load(): T[] {
+    if (this.path === undefined || !existsSync(this.path)) return [];
+    const records: T[] = [];
+    for (const line of readFileSync(this.path, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        records.push(JSON.parse(line) as T);
+      } catch {
+        // a torn write at the end of the file: the record never counted as done
+      }
+    }
+    return records;
+  }
+
+  /** Appends one record and waits for it to reach the disk. */
+  append(record: T): void {
+    if (this.path === undefined) return;
+    if (this.fd === undefined) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.fd = openSync(this.path, "a");
+    }
+    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
