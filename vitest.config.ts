@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 //   unit         pure logic, no I/O
 //   integration  the services against a real RabbitMQ (started by .ci/run or scripts/broker.ts)
 //   stacks       CDKTF synthesis and the generated configuration, offline (promtool from Debian)
+//   compose      docker-compose.yml and the Dockerfiles, parsed and run without Docker
 //   lab          end to end against real Nomad, Consul and Vault agents (npm run test:lab)
 // `npm test` runs unit, integration and stacks; the lab suite has its own command.
 export default defineConfig({
@@ -30,6 +31,13 @@ export default defineConfig({
           name: "stacks",
           include: ["test/stacks/**/*.test.ts"],
           setupFiles: ["test/stacks/setup.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "compose",
+          include: ["test/compose/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },
