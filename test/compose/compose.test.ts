@@ -229,11 +229,29 @@ describe.each(APP_KEYS)("%s in compose", (key) => {
     const schema = key === "payment" ? paymentSettingsSchema : serviceSettingsSchema(port);
     const settings = schema.parse(env) as Record<string, unknown>;
     const defaults = schema.parse({}) as Record<string, unknown>;
+    // What compose sets on purpose; every other value must be the service's own default.
+    const composeOwn = new Set(["HOST", "RABBITMQ_URL", "PAYMENT_JOURNAL"]);
     for (const [variable, value] of Object.entries(settings)) {
-      if (variable === "HOST" || variable === "RABBITMQ_URL") continue;
+      if (composeOwn.has(variable)) continue;
       expect({ variable, value }).toEqual({ variable, value: defaults[variable] });
     }
     expect(Object.keys(env).sort()).toEqual(Object.keys(settings).sort());
+  });
+});
+
+describe("payment-service journal", () => {
+  test("lives on a named volume whose directory the image gives to its user", () => {
+    const service = raw.services[SERVICES.payment.name]!;
+    const journal = String(service.environment?.PAYMENT_JOURNAL);
+    const mount = service.volumes?.find((v) => v.endsWith(`:${posix.dirname(journal)}`));
+    expect(mount).toBeDefined();
+    expect(mount!.startsWith(".")).toBe(false);
+    const stage = finalStage(instructions(join(ROOT, dockerfileOf("payment"))));
+    const user = stage.filter((i) => i.keyword === "USER").at(-1)?.args;
+    expect(stage).toContainEqual({
+      keyword: "RUN",
+      args: `mkdir -p ${posix.dirname(journal)} && chown ${user}:${user} ${posix.dirname(journal)}`,
+    });
   });
 });
 
