@@ -1,5 +1,5 @@
 /**
- * Lab tools: finds, reuses or builds the pinned Nomad, Consul, Vault and Traefik binaries.
+ * Lab tools: finds, reuses or builds the pinned Nomad, Consul, Vault, Traefik and Terraform binaries.
  *
  *   npx tsx scripts/lab/tools.ts ensure [name...]   reuse a fitting binary on PATH, else the cache, else build
  *   npx tsx scripts/lab/tools.ts list               pinned versions and what is on PATH / in the cache
@@ -85,7 +85,8 @@ function majorMinor(version: string): string | undefined {
 
 /** Runs `<bin> version` and returns the first x.y.z it prints, or undefined if it does not run. */
 function reportedVersion(bin: string, pin: ToolPin): string | undefined {
-  const r = spawnSync(bin, pin.versionArgs, { encoding: "utf8", timeout: 15_000 });
+  // CHECKPOINT_DISABLE: HashiCorp CLIs (terraform version) would otherwise ask an outside update service.
+  const r = spawnSync(bin, pin.versionArgs, { encoding: "utf8", timeout: 15_000, env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
   if (r.error || r.status !== 0) return undefined;
   const m = /v?(\d+\.\d+\.\d+)/.exec(`${r.stdout}\n${r.stderr}`);
   return m?.[1];
@@ -187,7 +188,7 @@ async function build(name: string, pin: ToolPin): Promise<Resolved> {
   const logFile = join(dirname(bin), "build.log");
   writeFileSync(logFile, "");
   const goflags = [process.env.GOFLAGS ?? "", "-mod=readonly", "-p=2"].join(" ").trim();
-  const env = { ...process.env, GOFLAGS: goflags, GOPROXY: proxyOnly() };
+  const env = { ...process.env, GOFLAGS: goflags, GOPROXY: proxyOnly(), CHECKPOINT_DISABLE: "1" };
   const args = ["-n", "19", "go", "build", "-trimpath"];
   if (pin.ldflags) args.push(`-ldflags=${pin.ldflags}`);
   args.push("-o", tmp, pin.package);
@@ -296,7 +297,7 @@ function pathOf(name: string): void {
 
 const program = new Command()
   .name("tools")
-  .description("Find, reuse or build the lab's pinned tools (Nomad, Consul, Vault, Traefik)");
+  .description("Find, reuse or build the lab's pinned tools (Nomad, Consul, Vault, Traefik, Terraform)");
 program.command("ensure").argument("[names...]", "tools to ensure (default: all)").action(async (names: string[]) => ensure(names));
 program.command("list").action(() => list());
 program.command("path").argument("<name>").action((name: string) => pathOf(name));
