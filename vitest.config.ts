@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 //   integration  the services against a real RabbitMQ (started by .ci/run or scripts/broker.ts)
 //   stacks       CDKTF synthesis and the generated configuration, offline (promtool from Debian)
 //   compose      docker-compose.yml and the Dockerfiles, parsed and run without Docker
+//   campaign     the load-campaign tooling, and one real smoke campaign (Locust in .venv, own broker)
 //   lab          end to end against real Nomad, Consul and Vault agents (npm run test:lab)
 // `npm test` runs unit, integration and stacks; the lab suite has its own command.
 export default defineConfig({
@@ -39,6 +40,14 @@ export default defineConfig({
           name: "compose",
           include: ["test/compose/**/*.test.ts"],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "campaign",
+          include: ["test/campaign/**/*.test.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
         },
       },
       {
