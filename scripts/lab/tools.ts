@@ -28,6 +28,8 @@ interface ToolPin {
   versionArgs: string[];
   ldflags: string;
   note?: string;
+  /** Why this tool is not usable; `ensure` without names skips it and says why. */
+  disabled?: string;
 }
 
 interface ProviderPin {
@@ -236,7 +238,10 @@ function recordTimings(results: Resolved[]): void {
 
 function selected(versions: Versions, names: string[]): [string, ToolPin][] {
   const all = Object.entries(versions.tools);
-  if (names.length === 0) return all;
+  if (names.length === 0) {
+    for (const [name, pin] of all) if (pin.disabled) console.log(`${name.padEnd(8)} ${pin.version.padEnd(8)} skipped: ${pin.disabled}`);
+    return all.filter(([, pin]) => !pin.disabled);
+  }
   return names.map((n) => {
     const pin = versions.tools[n];
     if (!pin) throw new Error(`unknown tool '${n}' (known: ${Object.keys(versions.tools).join(", ")})`);
@@ -277,7 +282,7 @@ function list(): void {
     const cached = cachedBinary(name, pin);
     const cacheState = isExecutable(cached) ? `cached ${mib(statSync(cached).size)}` : "not cached";
     const path = onPath(name).filter((p) => resolve(p) !== resolve(cached));
-    console.log(`${name.padEnd(8)} ${pin.version.padEnd(8)} ${pin.licence.padEnd(8)} ${pin.module}  ${cacheState} (${cached})${path.length ? `  on PATH: ${path.join(", ")}` : ""}`);
+    console.log(`${name.padEnd(8)} ${pin.version.padEnd(8)} ${pin.licence.padEnd(8)} ${pin.module}  ${cacheState} (${cached})${path.length ? `  on PATH: ${path.join(", ")}` : ""}${pin.disabled ? `  DISABLED: ${pin.disabled}` : ""}`);
   }
   for (const [name, p] of Object.entries(versions.providers)) console.log(`provider ${name} ${p.version} (${p.source}): ${p.status}`);
 }

@@ -4,6 +4,13 @@
 // that Vault v1.14.2 itself requires. v1.14.3..v1.14.8 (also MPL) cannot be built this
 // way: they use in-tree sdk symbols (CtxKeyRequestRole, FencingHABackend, ...) that only
 // sdk v0.10.0+ has, while sdk v0.10.0+ renamed EventSender.Send, which 1.14.x implements.
+//
+// This module builds, but the binary is NOT usable: sdk v0.9.2 (the version Vault requires,
+// cut from Vault's main branch) adds a backend check that the 1.14 branch's in-tree sdk lacks,
+// so `vault server -dev` panics ("Pattern managed-keys/... defines a CreateOperation but no
+// ExistenceCheck"). sdk v0.9.1 lacks symbols 1.14.2 uses (CredentialTypeClientCertificate,
+// keysutil WrapKey); the proxy refuses sdk pseudo-versions of the release commits (403).
+// versions.json marks vault disabled; see docs/lab-tools.md.
 module orderlab.local/tools/vault
 
 go 1.20
