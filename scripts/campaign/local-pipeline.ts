@@ -23,12 +23,15 @@ export interface LocalPipelineOptions {
   readonly log: (line: string) => void;
   /** Extra environment for the services (PAYMENT_LATENCY_MS, PREFETCH...). */
   readonly serviceEnv?: Readonly<Record<string, string>>;
+  /** Start a Prometheus scraping the services and the broker. @default true */
+  readonly prometheus?: boolean;
 }
 
 export interface LocalPipeline {
   readonly orderUrl: string;
   readonly notifyUrl: string;
   readonly paymentUrl: string;
+  /** Empty when started without Prometheus. */
   readonly prometheusUrl: string;
   readonly vhost: string;
   readonly rabbitmqUrl: string;
@@ -94,6 +97,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     for (const url of Object.values(serviceUrls)) await waitForHttp(`${url}/ready`, 60_000);
     log(`services ready: ${names.map((n) => `${n} ${serviceUrls[n]}`).join(", ")}`);
 
+    const base = {
+      orderUrl: serviceUrls[SERVICES.order.name]!,
+      paymentUrl: serviceUrls[SERVICES.payment.name]!,
+      notifyUrl: serviceUrls[SERVICES.notification.name]!,
+      vhost,
+      rabbitmqUrl,
+      startedBroker: started,
+      serviceUrls,
+      services,
+      stop,
+    };
+    if (options.prometheus === false) return { ...base, prometheusUrl: "" };
+
     const promDir = mkdtempSync(join(tmpdir(), "orderlab-campaign-prometheus-"));
     const prometheus = new LocalPrometheus({
       dir: promDir,
@@ -112,18 +128,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await prometheus.start();
     log(`Prometheus ready: ${prometheus.url} (scraping every ${options.scrapeIntervalSeconds} s)`);
 
-    return {
-      orderUrl: serviceUrls[SERVICES.order.name]!,
-      paymentUrl: serviceUrls[SERVICES.payment.name]!,
-      notifyUrl: serviceUrls[SERVICES.notification.name]!,
-      prometheusUrl: prometheus.url,
-      vhost,
-      rabbitmqUrl,
-      startedBroker: started,
-      serviceUrls,
-      services,
-      stop,
-    };
+    return { ...base, prometheusUrl: prometheus.url };
   } catch (error) {
     await stop();
     throw error;
