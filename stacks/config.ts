@@ -22,6 +22,14 @@ export type VaultIntegrationMode = "token" | "workload-identity";
 
 export type PrometheusDiscovery = "consul-sd" | "consul-template";
 
+/**
+ * Where the platform's credentials live and where the jobs' templates read them.
+ * - `vault`: a Vault KV v2 mount, one read-only policy per job (`secret "<mount>/data/..."`).
+ * - `nomad-variables`: Nomad Variables at `nomad/jobs/<job>`, which only that job's tasks may
+ *   read (`nomadVar "nomad/jobs/<job>"`). Built into Nomad 1.4+, no Vault needed.
+ */
+export type SecretsStore = "vault" | "nomad-variables";
+
 export interface ResourceSettings {
   /** CPU share in MHz. */
   readonly cpu: number;
@@ -59,6 +67,8 @@ export interface PlatformSettings {
   readonly registry: string;
   /** Version tag of the services' images. */
   readonly serviceVersion: string;
+  /** Where credentials are stored and read from; the Vault settings apply to `vault` only. */
+  readonly secretsStore: SecretsStore;
 
   readonly vault: {
     readonly mode: VaultIntegrationMode;
@@ -87,6 +97,8 @@ export interface PlatformSettings {
     readonly artifact: Artifact;
     /** Path of `rabbitmqctl` inside the node or image. */
     readonly ctlPath: string;
+    /** Erlang node name; unique among the nodes registered with the machine's epmd. */
+    readonly nodeName: string;
     readonly amqpPort: number;
     readonly managementPort: number;
     readonly prometheusPort: number;
@@ -173,6 +185,18 @@ const serviceTuning = {
   paymentSeed: 42,
 };
 
+/**
+ * The lab's ports that differ from the cluster's: a development broker (`npm run broker`, 5672)
+ * and a Prometheus of one's own (9090) can run beside the lab.
+ */
+export const LAB_PORTS = {
+  amqp: 5682,
+  management: 15682,
+  rabbitmqPrometheus: 15702,
+  rabbitmqDist: 25682,
+  prometheus: 9190,
+} as const;
+
 /** One dev agent on the loopback, programs from this checkout and from Debian packages. */
 export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
   const repoDir = env.ORDERLAB_REPO_DIR ?? process.cwd();
@@ -189,6 +213,8 @@ export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
     repoDir,
     registry: "",
     serviceVersion: "dev",
+    // No Vault can be built for this machine (docs/lab-tools.md): Nomad Variables instead.
+    secretsStore: "nomad-variables",
     vault: {
       mode: "token",
       kvMount: "orderlab",
@@ -206,10 +232,12 @@ export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
       // The scripts behind /usr/sbin switch to the rabbitmq user; these run as the task user.
       artifact: { kind: "binary", path: "/usr/lib/rabbitmq/bin/rabbitmq-server" },
       ctlPath: "/usr/lib/rabbitmq/bin/rabbitmqctl",
-      amqpPort: RABBITMQ.amqpPort,
-      managementPort: RABBITMQ.managementPort,
-      prometheusPort: RABBITMQ.prometheusPort,
-      distPort: 25672,
+      nodeName: "orderlab-lab@localhost",
+      // Off RabbitMQ's defaults, so the lab runs beside a development broker on 5672/15672.
+      amqpPort: LAB_PORTS.amqp,
+      managementPort: LAB_PORTS.management,
+      prometheusPort: LAB_PORTS.rabbitmqPrometheus,
+      distPort: LAB_PORTS.rabbitmqDist,
       vhost: "orderlab",
       resources: { cpu: 500, memoryMiB: 512 },
       provisionResources: { cpu: 100, memoryMiB: 128 },
@@ -225,7 +253,7 @@ export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
     prometheus: {
       artifact: { kind: "binary", path: "/usr/bin/prometheus" },
       discovery: "consul-template",
-      port: 9090,
+      port: LAB_PORTS.prometheus,
       scrapeIntervalSeconds: 5,
       retentionHours: 24,
       resources: { cpu: 300, memoryMiB: 512 },
@@ -263,6 +291,7 @@ export function clusterSettings(env: SettingsEnvironment = {}): PlatformSettings
     repoDir: "/app",
     registry,
     serviceVersion: env.ORDERLAB_VERSION ?? "0.1.0",
+    secretsStore: "vault",
     vault: {
       mode: "workload-identity",
       kvMount: "orderlab",
@@ -279,6 +308,7 @@ export function clusterSettings(env: SettingsEnvironment = {}): PlatformSettings
     rabbitmq: {
       artifact: { kind: "image", image: "rabbitmq:3.13-management" },
       ctlPath: "rabbitmqctl",
+      nodeName: "rabbit@localhost",
       amqpPort: RABBITMQ.amqpPort,
       managementPort: RABBITMQ.managementPort,
       prometheusPort: RABBITMQ.prometheusPort,

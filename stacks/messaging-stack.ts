@@ -1,6 +1,7 @@
 /**
  * The RabbitMQ job: the broker with its management and Prometheus plugins, and a poststart task
- * that creates the vhost and one account per service from credentials held in Vault.
+ * that creates the vhost and one account per service from credentials held in the secrets store
+ * (Vault, or the job's Nomad Variables in the lab).
  */
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
@@ -18,7 +19,7 @@ import {
   rabbitmqConf,
 } from "./templates.js";
 import { APP_SERVICES, BROKER_ACCOUNTS, BROKER_ADMIN_ACCOUNT, METRICS_TAG, PLATFORM, brokerSecretName } from "./topology.js";
-import { vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess } from "./vault-access.js";
 
 /** Consul tag of the AMQP registration; services look the broker up as `amqp.rabbitmq`. */
 export const AMQP_TAG = "amqp";
@@ -32,7 +33,7 @@ export function rabbitmqJob(settings: PlatformSettings): Job {
   // Both tasks share the node name and HOME (where the Erlang cookie lives), so rabbitmqctl in
   // the poststart task can talk to the broker.
   const shared = {
-    RABBITMQ_NODENAME: "rabbit@localhost",
+    RABBITMQ_NODENAME: r.nodeName,
     HOME: "${NOMAD_ALLOC_DIR}/data",
   };
 
@@ -47,7 +48,7 @@ export function rabbitmqJob(settings: PlatformSettings): Job {
     Env: shared,
     Templates: [
       brokerAccountsEnv(
-        settings.vault.kvMount,
+        secretSource(settings, PLATFORM.rabbitmq),
         BROKER_ACCOUNTS.map((account) => ({ account, secret: brokerSecretName(account) })),
       ),
       provisionScript({
@@ -107,6 +108,7 @@ export function rabbitmqJob(settings: PlatformSettings): Job {
     extraTasks: [provisioning],
   });
 }
+
 
 export class MessagingStack extends TerraformStack {
   public readonly job: NomadJob;

@@ -24,7 +24,7 @@ import * as providers from "./providers.js";
 import { WEB_ENTRYPOINT } from "./services-stack.js";
 import { consulTargetsFile, grafanaEnv, verbatimFile } from "./templates.js";
 import { GRAFANA_ADMIN_SECRET, METRICS_TAG, PLATFORM, PUBLIC_ROUTES, SCRAPE_TARGETS } from "./topology.js";
-import { vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess } from "./vault-access.js";
 
 const routeOf = (service: string): string => {
   const route = PUBLIC_ROUTES.find((r) => r.service === service);
@@ -103,7 +103,7 @@ export function grafanaJob(settings: PlatformSettings): Job {
       DASHBOARDS_DIR: "${NOMAD_TASK_DIR}/dashboards",
     },
     templates: [
-      grafanaEnv(settings.vault.kvMount, GRAFANA_ADMIN_SECRET, routeOf(PLATFORM.prometheus)),
+      grafanaEnv(secretSource(settings, PLATFORM.grafana), GRAFANA_ADMIN_SECRET, routeOf(PLATFORM.prometheus)),
       ...grafanaFiles("provisioning/datasources").map((f) =>
         verbatimFile(f.content, `local/provisioning/datasources/${f.name}`),
       ),

@@ -1,7 +1,10 @@
 /**
- * Consul and Vault for the platform: how services may talk (service-defaults and intentions,
- * default deny) and where their credentials live (KV v2, one read-only policy per job, and a
- * JWT auth backend with a role per job for Nomad workload identity).
+ * Consul and the secrets store for the platform: how services may talk (service-defaults and
+ * intentions, default deny) and where their credentials live, by `secretsStore`:
+ * - `vault`: KV v2, one read-only policy per job, and a JWT auth backend with a role per job
+ *   for Nomad workload identity;
+ * - `nomad-variables`: one Nomad Variable per reading job at `nomad/jobs/<job>`, holding exactly
+ *   the credentials that job reads. No Vault resource is declared.
  *
  * Credential values are sensitive Terraform variables without defaults; set them with
  * TF_VAR_<name> when applying. They never appear in the code or in cdktf.out.
@@ -9,6 +12,7 @@
 import { Construct } from "constructs";
 import { Fn, TerraformStack, TerraformVariable } from "cdktf";
 import { configEntry, configEntryServiceIntentions } from "@cdktf/provider-consul";
+import { variable as nomadVariable } from "@cdktf/provider-nomad";
 import { jwtAuthBackend, jwtAuthBackendRole, kvSecretV2, mount, policy } from "@cdktf/provider-vault";
 import type { PlatformSettings } from "./config.js";
 import * as providers from "./providers.js";
@@ -21,6 +25,8 @@ import {
   SECRET_READERS,
   brokerSecretName,
   kvDataPath,
+  nomadJobVariablePath,
+  variableItemKey,
   vaultPolicyName,
   vaultRoleName,
 } from "./topology.js";
@@ -41,10 +47,53 @@ export class PlatformStack extends TerraformStack {
     super(scope, id);
 
     providers.consul(this, settings);
-    providers.vault(this, settings);
-
     this.declareConsul();
-    this.declareVault(settings);
+
+    if (settings.secretsStore === "vault") {
+      providers.vault(this, settings);
+      this.declareVault(settings);
+    } else {
+      providers.nomad(this, settings);
+      this.declareNomadVariables();
+    }
+  }
+
+  /** Every credential: secret name, account name, and its sensitive password variable. */
+  private credentials(description: (secret: string) => string): { secret: string; username: string; password: string }[] {
+    const secrets = [
+      ...BROKER_ACCOUNTS.map((account) => ({ secret: brokerSecretName(account), username: account })),
+      { secret: GRAFANA_ADMIN_SECRET, username: GRAFANA_ADMIN_USER },
+    ];
+    return secrets.map(({ secret, username }) => {
+      const password = new TerraformVariable(this, passwordVariableName(secret), {
+        type: "string",
+        sensitive: true,
+        nullable: false,
+        description: description(secret),
+      });
+      return { secret, username, password: password.stringValue };
+    });
+  }
+
+  private declareNomadVariables(): void {
+    const credentials = this.credentials(
+      (secret) => `Password of ${secret}, stored in the Nomad Variables of the jobs that read it`,
+    );
+    const bySecret = new Map(credentials.map((c) => [c.secret, c]));
+    for (const [job, readable] of Object.entries(SECRET_READERS)) {
+      const items: Record<string, string> = {};
+      for (const secret of readable) {
+        const credential = bySecret.get(secret);
+        if (!credential) throw new Error(`job "${job}" reads "${secret}", which no credential declares`);
+        items[variableItemKey(secret, "username")] = credential.username;
+        items[variableItemKey(secret, "password")] = credential.password;
+      }
+      new nomadVariable.Variable(this, `variable-${job}`, {
+        path: nomadJobVariablePath(job),
+        namespace: "default",
+        items,
+      });
+    }
   }
 
   private declareConsul(): void {
@@ -52,7 +101,8 @@ export class PlatformStack extends TerraformStack {
       new configEntry.ConfigEntry(this, `service-defaults-${service}`, {
         kind: "service-defaults",
         name: service,
-        configJson: Fn.jsonencode({ Protocol: HTTP_SERVICES.includes(service) ? "http" : "tcp" }),
+        // A JSON literal rather than jsonencode(): the same document, readable without Terraform.
+        configJson: JSON.stringify({ Protocol: HTTP_SERVICES.includes(service) ? "http" : "tcp" }),
       });
     }
 
@@ -85,21 +135,14 @@ export class PlatformStack extends TerraformStack {
       description: "Credentials of the order lab platform",
     });
 
-    const secrets = [
-      ...BROKER_ACCOUNTS.map((account) => ({ secret: brokerSecretName(account), username: account })),
-      { secret: GRAFANA_ADMIN_SECRET, username: GRAFANA_ADMIN_USER },
-    ];
-    for (const { secret, username } of secrets) {
-      const password = new TerraformVariable(this, passwordVariableName(secret), {
-        type: "string",
-        sensitive: true,
-        nullable: false,
-        description: `Password stored in Vault at ${kvDataPath(settings.vault.kvMount, secret)}`,
-      });
+    const credentials = this.credentials(
+      (secret) => `Password stored in Vault at ${kvDataPath(settings.vault.kvMount, secret)}`,
+    );
+    for (const { secret, username, password } of credentials) {
       new kvSecretV2.KvSecretV2(this, `secret-${secret.replace(/\//g, "-")}`, {
         mount: kv.path,
         name: secret,
-        dataJson: Fn.jsonencode({ username, password: password.stringValue }),
+        dataJson: Fn.jsonencode({ username, password }),
       });
     }
 

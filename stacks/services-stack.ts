@@ -1,7 +1,8 @@
 /**
  * The three application services. In the lab they run from this checkout under raw_exec
  * (`node_modules/.bin/tsx services/<name>/main.ts`); in the cluster from their images.
- * RABBITMQ_URL comes from a Vault-backed template, with the broker found through Consul.
+ * RABBITMQ_URL comes from a template reading the secrets store (Vault, or the job's Nomad
+ * Variables in the lab), with the broker found through Consul.
  */
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
@@ -16,12 +17,15 @@ import * as providers from "./providers.js";
 import { AMQP_TAG } from "./messaging-stack.js";
 import { brokerUrlEnv } from "./templates.js";
 import { METRICS_TAG, brokerSecretName } from "./topology.js";
-import { vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess } from "./vault-access.js";
 
 /** Name of Traefik's public entrypoint. */
 export const WEB_ENTRYPOINT = "web";
 
 export const SERVICE_KEYS = Object.keys(SERVICES) as ServiceKey[];
+
+/** payment-service's journal, kept across task restarts in the allocation's shared data dir. */
+export const PAYMENT_JOURNAL_PATH = "${NOMAD_ALLOC_DIR}/data/payments.jsonl";
 
 export function applicationJob(settings: PlatformSettings, key: ServiceKey): Job {
   const service = SERVICES[key];
@@ -58,6 +62,8 @@ export function applicationJob(settings: PlatformSettings, key: ServiceKey): Job
           PAYMENT_LATENCY_MS: String(tuning.paymentLatencyMs),
           PAYMENT_DECLINE_RATE: String(tuning.paymentDeclineRate),
           PAYMENT_SEED: String(tuning.paymentSeed),
+          // In the allocation's data dir: a restarted task finds the payments it made.
+          PAYMENT_JOURNAL: PAYMENT_JOURNAL_PATH,
         }
       : {}),
   };
@@ -81,7 +87,7 @@ export function applicationJob(settings: PlatformSettings, key: ServiceKey): Job
     env,
     templates: [
       brokerUrlEnv({
-        kvMount: settings.vault.kvMount,
+        source: secretSource(settings, service.name),
         secret: brokerSecretName(service.name),
         vhost: settings.rabbitmq.vhost,
         amqpTag: AMQP_TAG,
@@ -91,6 +97,7 @@ export function applicationJob(settings: PlatformSettings, key: ServiceKey): Job
     resources: own.resources,
   });
 }
+
 
 export class ServicesStack extends TerraformStack {
   public readonly jobs: Readonly<Record<ServiceKey, NomadJob>>;

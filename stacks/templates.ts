@@ -1,10 +1,34 @@
 /**
  * Contents of the Nomad `template` blocks. They are consul-template sources by nature, so each
- * is rendered by one small function from typed inputs; secrets appear only as Vault lookups,
- * service addresses only as Consul lookups.
+ * is rendered by one small function from typed inputs; secrets appear only as lookups in the
+ * secrets store (Vault or Nomad Variables), service addresses only as Consul lookups.
  */
 import type { Template } from "./nomad/model.js";
-import { PLATFORM, kvDataPath } from "./topology.js";
+import { PLATFORM, kvDataPath, nomadJobVariablePath, variableItemKey } from "./topology.js";
+
+/** Where a job's templates read its credentials. */
+export type SecretSource =
+  | { readonly store: "vault"; readonly kvMount: string }
+  | { readonly store: "nomad-variables"; readonly job: string };
+
+/**
+ * Wraps `body` in the block that reads `secret` and gives `body` the expressions of its fields:
+ * `{{ with secret "<mount>/data/<secret>" }}` and `.Data.data.<field>` for Vault,
+ * `{{ with nomadVar "nomad/jobs/<job>" }}` and `.<secret>_<field>` for Nomad Variables.
+ */
+export function withSecret(
+  source: SecretSource,
+  secret: string,
+  body: (field: (name: "username" | "password") => string) => string,
+  trimWhitespace = false,
+): string {
+  const trim = trimWhitespace ? "-" : "";
+  const [lookup, field] =
+    source.store === "vault"
+      ? [`secret "${kvDataPath(source.kvMount, secret)}"`, (f: string) => `.Data.data.${f}`]
+      : [`nomadVar "${nomadJobVariablePath(source.job)}"`, (f: "username" | "password") => `.${variableItemKey(secret, f)}`];
+  return `{{${trim} with ${lookup} }}${body(field)}{{${trim} end }}`;
+}
 
 /**
  * Delimiters for files shipped verbatim (dashboards, rule files): they hold `{{ ... }}` of their
@@ -38,7 +62,7 @@ const firstInstance = (query: string, body: string): string =>
   `{{- range $i, $s := service "${query}" }}{{- if eq $i 0 }}{{ with $s }}${body}{{ end }}{{- end }}{{- end }}`;
 
 export interface BrokerUrlProps {
-  readonly kvMount: string;
+  readonly source: SecretSource;
   /** The account's secret name under the mount. */
   readonly secret: string;
   readonly vhost: string;
@@ -47,31 +71,37 @@ export interface BrokerUrlProps {
 }
 
 /**
- * `RABBITMQ_URL` for a service: credentials from Vault, broker address from Consul.
+ * `RABBITMQ_URL` for a service: credentials from the secrets store, broker address from Consul.
  */
 export function brokerUrlEnv(props: BrokerUrlProps): Template {
   const vhost = encodeURIComponent(props.vhost);
   const url = `RABBITMQ_URL=amqp://{{ $user | urlquery }}:{{ $password | urlquery }}@{{ .Address }}:{{ .Port }}/${vhost}\n`;
-  const body =
-    `{{- with secret "${kvDataPath(props.kvMount, props.secret)}" }}\n` +
-    "{{- $user := .Data.data.username }}{{ $password := .Data.data.password }}\n" +
-    firstInstance(`${props.amqpTag}.${PLATFORM.rabbitmq}`, url) +
-    "\n{{- end }}\n";
-  return envFile(body, "secrets/rabbitmq.env");
+  const body = withSecret(
+    props.source,
+    props.secret,
+    (field) =>
+      `\n{{- $user := ${field("username")} }}{{ $password := ${field("password")} }}\n` +
+      firstInstance(`${props.amqpTag}.${PLATFORM.rabbitmq}`, url) +
+      "\n",
+    true,
+  );
+  return envFile(`${body}\n`, "secrets/rabbitmq.env");
 }
 
 /** Shell-safe environment variable suffix for an account (`order-service` -> `ORDER_SERVICE`). */
 export const accountVar = (account: string): string => account.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 
-/** `USER_<ACCOUNT>` and `PASSWORD_<ACCOUNT>` for every broker account, from Vault. */
-export function brokerAccountsEnv(kvMount: string, accounts: readonly { account: string; secret: string }[]): Template {
+/** `USER_<ACCOUNT>` and `PASSWORD_<ACCOUNT>` for every broker account, from the secrets store. */
+export function brokerAccountsEnv(source: SecretSource, accounts: readonly { account: string; secret: string }[]): Template {
   const body = accounts
-    .map(
-      ({ account, secret }) =>
-        `{{ with secret "${kvDataPath(kvMount, secret)}" }}\n` +
-        `USER_${accountVar(account)}={{ .Data.data.username }}\n` +
-        `PASSWORD_${accountVar(account)}={{ .Data.data.password }}\n` +
-        "{{ end }}",
+    .map(({ account, secret }) =>
+      withSecret(
+        source,
+        secret,
+        (field) =>
+          `\nUSER_${accountVar(account)}={{ ${field("username")} }}\n` +
+          `PASSWORD_${accountVar(account)}={{ ${field("password")} }}\n`,
+      ),
     )
     .join("\n");
   return envFile(`${body}\n`, "secrets/accounts.env");
@@ -141,13 +171,17 @@ export const ENABLED_PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus"] as
 export const enabledPlugins = (): Template =>
   verbatimFile(`[${ENABLED_PLUGINS.join(",")}].\n`, "local/enabled_plugins");
 
-/** Grafana's admin account from Vault and Prometheus' address from Consul. */
-export function grafanaEnv(kvMount: string, secret: string, prometheusRoutePrefix: string): Template {
+/** Grafana's admin account from the secrets store and Prometheus' address from Consul. */
+export function grafanaEnv(source: SecretSource, secret: string, prometheusRoutePrefix: string): Template {
   const body =
-    `{{ with secret "${kvDataPath(kvMount, secret)}" }}\n` +
-    "GF_SECURITY_ADMIN_USER={{ .Data.data.username }}\n" +
-    "GF_SECURITY_ADMIN_PASSWORD={{ .Data.data.password }}\n" +
-    "{{ end }}\n" +
+    withSecret(
+      source,
+      secret,
+      (field) =>
+        `\nGF_SECURITY_ADMIN_USER={{ ${field("username")} }}\n` +
+        `GF_SECURITY_ADMIN_PASSWORD={{ ${field("password")} }}\n`,
+    ) +
+    "\n" +
     firstInstance(PLATFORM.prometheus, `PROMETHEUS_URL=http://{{ .Address }}:{{ .Port }}${prometheusRoutePrefix}\n`);
   return envFile(body, "secrets/grafana.env");
 }

@@ -60,6 +60,16 @@ export const SECRET_READERS: Readonly<Record<string, readonly string[]>> = {
   [PLATFORM.grafana]: [GRAFANA_ADMIN_SECRET],
 };
 
+/**
+ * Nomad Variables path of a job: Nomad's implicit workload policy lets a job's tasks read
+ * `nomad/jobs/<job>` (and below) and nothing else.
+ */
+export const nomadJobVariablePath = (job: string): string => `nomad/jobs/${job}`;
+
+/** A secret's field as an item key of a job's variable (`rabbitmq/order-service`, `password` -> `rabbitmq_order_service_password`). */
+export const variableItemKey = (secret: string, field: "username" | "password"): string =>
+  `${secret.replace(/[^a-z0-9]+/g, "_")}_${field}`;
+
 /** API path of a KV v2 secret's data. */
 export const kvDataPath = (mount: string, secret: string): string => `${mount}/data/${secret}`;
 

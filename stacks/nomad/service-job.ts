@@ -221,8 +221,9 @@ const TEMPLATE_RULES: readonly Rule<Template>[] = [
   ),
   requires(
     "VaultSecretOutsideSecretsDir",
-    (t) => !t.EmbeddedTmpl.includes("secret \"") || t.DestPath.startsWith("secrets/"),
-    (t) => `a template reading Vault secrets must render under secrets/, but "${t.DestPath}" was provided`,
+    (t) => !/(secret|nomadVar) "/.test(t.EmbeddedTmpl) || t.DestPath.startsWith("secrets/"),
+    (t) =>
+      `a template reading secrets (Vault or Nomad Variables) must render under secrets/, but "${t.DestPath}" was provided`,
   ),
 ];
 

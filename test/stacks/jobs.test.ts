@@ -15,6 +15,16 @@ const DEPLOYED: Record<Target, string[]> = {
 };
 const EXPECTED_DRIVER: Record<Target, string> = { lab: "raw_exec", cluster: "docker" };
 
+/** How a job's templates look up one secret, written out per target (Nomad Variables in the lab). */
+const SECRET_LOOKUP: Record<Target, (job: string, secret: string) => string[]> = {
+  lab: (job, secret) => [
+    `nomadVar "nomad/jobs/${job}"`,
+    `.${secret.replace(/[/-]/g, "_")}_username`,
+    `.${secret.replace(/[/-]/g, "_")}_password`,
+  ],
+  cluster: (_job, secret) => [`secret "orderlab/data/${secret}"`, ".Data.data.username", ".Data.data.password"],
+};
+
 const targets = Object.fromEntries(TARGETS.map((t) => [t, synthTarget(t)])) as Record<Target, ReturnType<typeof synthTarget>>;
 
 const group = (job: Job) => {
@@ -95,15 +105,25 @@ describe.each(TARGETS)("%s target", (target) => {
         "MAX_RETRIES",
         "RETRY_DELAY_MS",
         "PUBLISH_TIMEOUT_MS",
-        ...(svc.name === SERVICES.payment.name ? ["PAYMENT_LATENCY_MS", "PAYMENT_DECLINE_RATE", "PAYMENT_SEED"] : []),
+        ...(svc.name === SERVICES.payment.name
+          ? ["PAYMENT_LATENCY_MS", "PAYMENT_DECLINE_RATE", "PAYMENT_SEED", "PAYMENT_JOURNAL"]
+          : []),
       ].sort(),
     );
     expect(task.Env?.PORT).toBe(String(svc.port));
+    if (svc.name === SERVICES.payment.name) {
+      // the journal outlives a task restart: it is in the allocation's shared data dir
+      expect(task.Env?.PAYMENT_JOURNAL).toBe("${NOMAD_ALLOC_DIR}/data/payments.jsonl");
+    }
 
-    // AND RABBITMQ_URL comes from Vault and Consul through an env template under secrets/
+    // AND RABBITMQ_URL comes from the secrets store and Consul through an env template under secrets/
     const env = task.Templates?.find((t) => t.Envvars);
     expect(env?.DestPath).toBe("secrets/rabbitmq.env");
-    expect(env?.EmbeddedTmpl).toContain(`secret "orderlab/data/rabbitmq/${svc.name}"`);
+    expect(env?.Perms).toBe("0600");
+    for (const part of SECRET_LOOKUP[target](svc.name, `rabbitmq/${svc.name}`)) {
+      expect(env?.EmbeddedTmpl).toContain(part);
+    }
+    expect(env?.EmbeddedTmpl).not.toContain(target === "lab" ? 'secret "' : "nomadVar");
     expect(env?.EmbeddedTmpl).toContain('service "amqp.rabbitmq"');
     expect(env?.EmbeddedTmpl).toContain("RABBITMQ_URL=amqp://");
   });
@@ -145,14 +165,17 @@ describe.each(TARGETS)("%s target", (target) => {
     }
   });
 
-  test("the vault block follows the target's integration mode", () => {
+  test("the vault block follows the target's secrets store and integration mode", () => {
     for (const name of APP.map((s) => s.name)) {
       const vault = mainTask(jobs[name]!).Vault;
-      expect(vault).toEqual(
-        target === "lab"
-          ? { Policies: [`${name}-read`], ChangeMode: "restart" }
-          : { Role: `nomad-${name}`, ChangeMode: "restart" },
-      );
+      // the lab has no Vault: its tasks read Nomad Variables and carry no vault block
+      expect({ name, vault }).toEqual({
+        name,
+        vault: target === "lab" ? undefined : { Role: `nomad-${name}`, ChangeMode: "restart" },
+      });
+    }
+    if (target === "lab") {
+      for (const text of Object.values(json)) expect(text).not.toMatch(/"Vault"\s*:/);
     }
   });
 
@@ -165,10 +188,12 @@ describe.each(TARGETS)("%s target", (target) => {
     const main = mainTask(job);
     const plugins = main.Templates?.find((t) => t.DestPath === "local/enabled_plugins");
     expect(plugins?.EmbeddedTmpl).toContain("rabbitmq_prometheus");
+    // the lab keeps off RabbitMQ's default ports, so a development broker can run beside it
+    const ports = target === "lab" ? { amqp: 5682, prometheus: 15702 } : { amqp: RABBITMQ.amqpPort, prometheus: RABBITMQ.prometheusPort };
     expect(g.Networks?.[0]?.ReservedPorts).toEqual(
       expect.arrayContaining([
-        { Label: "amqp", Value: RABBITMQ.amqpPort },
-        { Label: "prometheus", Value: RABBITMQ.prometheusPort },
+        { Label: "amqp", Value: ports.amqp },
+        { Label: "prometheus", Value: ports.prometheus },
       ]),
     );
     expect(g.Services).toEqual(
@@ -183,18 +208,21 @@ describe.each(TARGETS)("%s target", (target) => {
       ]),
     );
 
-    // AND a poststart task creates the accounts from a Vault-rendered env file
+    // AND a poststart task creates the accounts from an env file rendered from the secrets store
     const provision = g.Tasks.find((t) => t.Lifecycle?.Hook === "poststart");
     expect(provision?.Lifecycle).toEqual({ Hook: "poststart", Sidecar: false });
     const accounts = provision?.Templates?.find((t) => t.Envvars);
     expect(accounts?.DestPath).toBe("secrets/accounts.env");
-    for (const name of APP.map((s) => s.name)) {
-      expect(accounts?.EmbeddedTmpl).toContain(`secret "orderlab/data/rabbitmq/${name}"`);
+    for (const name of ["orderlab-admin", ...APP.map((s) => s.name)]) {
+      for (const part of SECRET_LOOKUP[target](PLATFORM.rabbitmq, `rabbitmq/${name}`)) {
+        expect(accounts?.EmbeddedTmpl).toContain(part);
+      }
     }
     const script = provision?.Templates?.find((t) => t.DestPath === "local/provision-users.sh");
     expect(script?.EmbeddedTmpl).toContain("add_user");
     expect(script?.EmbeddedTmpl).toContain("set_permissions");
-    expect(provision?.Vault).toBeDefined();
+    expect(script?.EmbeddedTmpl).toContain("delete_user guest");
+    expect(provision?.Vault).toEqual(target === "lab" ? undefined : { Role: "nomad-rabbitmq", ChangeMode: "restart" });
   });
 
   test("Locust is a parameterized batch job that runs a headless campaign", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { configEntryServiceIntentions } from "@cdktf/provider-consul";
+import { variable as nomadVariable } from "@cdktf/provider-nomad";
 import { policy } from "@cdktf/provider-vault";
 import { TARGETS } from "../../stacks/config.js";
 import { resourcesOf, synthTarget } from "./support/synth.js";
@@ -29,7 +30,6 @@ interface IntentionSource {
 describe.each(TARGETS)("%s target", (target) => {
   const synthesized = synthTarget(target);
   const platformJson = synthesized.json.platform;
-  const kvMount = synthesized.settings.vault.kvMount;
 
   test("intentions allow exactly the declared graph", () => {
     // GIVEN every intentions config entry
@@ -64,6 +64,60 @@ describe.each(TARGETS)("%s target", (target) => {
     expect(http).toEqual(["grafana", "notification-service", "order-service", "payment-service", "prometheus"]);
   });
 
+  test("HTTP services default to the http protocol in plain JSON", () => {
+    for (const entry of Object.values(resourcesOf(platformJson, "consul_config_entry"))) {
+      // a JSON literal, not a Terraform expression: the lab's applier sends it as it is
+      expect(JSON.parse(String(entry.config_json))).toEqual({ Protocol: expect.stringMatching(/^(http|tcp)$/) });
+    }
+  });
+
+  test("credentials come from sensitive variables without defaults", () => {
+    const parsed = JSON.parse(platformJson) as { variable: Record<string, Record<string, unknown>> };
+    const variables = Object.entries(parsed.variable);
+    expect(variables.map(([name]) => name).sort()).toEqual(
+      [
+        "grafana_admin_password",
+        "rabbitmq_notification_service_password",
+        "rabbitmq_order_service_password",
+        "rabbitmq_orderlab_admin_password",
+        "rabbitmq_payment_service_password",
+      ].sort(),
+    );
+    for (const [name, variable] of variables) {
+      expect({ name, sensitive: variable.sensitive, hasDefault: "default" in variable }).toEqual({
+        name,
+        sensitive: true,
+        hasDefault: false,
+      });
+    }
+  });
+
+  test("no password-like literal appears anywhere in the synthesized JSON", () => {
+    for (const text of Object.values(synthesized.json)) {
+      // key/value pairs that would carry a secret in clear
+      expect(text).not.toMatch(/"(password|secret|token|secret_id)"\s*:\s*"[^"$]/i);
+      // item keys ending in _password must hold a variable reference
+      expect(text).not.toMatch(/_password"\s*:\s*"[^"$]/i);
+      // credentials embedded in a URL
+      expect(text).not.toMatch(/[a-z]+:\/\/[^/\s:@"{}]+:[^@\s"{}]+@/i);
+      // env lines with a literal value for a secret
+      expect(text).not.toMatch(/PASSWORD=[^{\\]/);
+    }
+  });
+
+  test("providers take addresses from settings and no token", () => {
+    const parsed = JSON.parse(platformJson) as { provider: Record<string, Record<string, unknown>[]> };
+    expect(parsed.provider.consul).toEqual([{ address: "127.0.0.1:8500" }]);
+    if (target === "cluster") expect(parsed.provider.vault).toEqual([{ address: "http://127.0.0.1:8200" }]);
+    else expect(parsed.provider.nomad).toEqual([{ address: "http://127.0.0.1:4646", region: "global" }]);
+  });
+});
+
+describe("cluster target: Vault", () => {
+  const synthesized = synthTarget("cluster");
+  const platformJson = synthesized.json.platform;
+  const kvMount = synthesized.settings.vault.kvMount;
+
   test("every Vault policy grants read on its own secrets only", () => {
     // GIVEN the job -> secrets each policy should cover
     const expected: Record<string, string[]> = {
@@ -95,40 +149,11 @@ describe.each(TARGETS)("%s target", (target) => {
     expect(platformJson).toHaveResourceWithProperties(policy.Policy, { name: "order-service-read" });
   });
 
-  test("credentials come from sensitive variables without defaults", () => {
-    const parsed = JSON.parse(platformJson) as { variable: Record<string, Record<string, unknown>> };
-    const variables = Object.entries(parsed.variable);
-    expect(variables.map(([name]) => name).sort()).toEqual(
-      [
-        "grafana_admin_password",
-        "rabbitmq_notification_service_password",
-        "rabbitmq_order_service_password",
-        "rabbitmq_orderlab_admin_password",
-        "rabbitmq_payment_service_password",
-      ].sort(),
-    );
-    for (const [name, variable] of variables) {
-      expect({ name, sensitive: variable.sensitive, hasDefault: "default" in variable }).toEqual({
-        name,
-        sensitive: true,
-        hasDefault: false,
-      });
-    }
+  test("each credential is a KV v2 secret built from its variable", () => {
     const secrets = Object.values(resourcesOf(platformJson, "vault_kv_secret_v2"));
     expect(secrets).toHaveLength(5);
     for (const secret of secrets) {
       expect(secret.data_json).toMatch(/^\$\{jsonencode\(\{"username" = "[a-z-]+", "password" = var\.[a-z_]+_password\}\)\}$/);
-    }
-  });
-
-  test("no password-like literal appears anywhere in the synthesized JSON", () => {
-    for (const text of Object.values(synthesized.json)) {
-      // key/value pairs that would carry a secret in clear
-      expect(text).not.toMatch(/"(password|secret|token|secret_id)"\s*:\s*"[^"$]/i);
-      // credentials embedded in a URL
-      expect(text).not.toMatch(/[a-z]+:\/\/[^/\s:@"{}]+:[^@\s"{}]+@/i);
-      // env lines with a literal value for a secret
-      expect(text).not.toMatch(/PASSWORD=[^{\\]/);
     }
   });
 
@@ -155,10 +180,45 @@ describe.each(TARGETS)("%s target", (target) => {
       });
     }
   });
+});
 
-  test("providers take addresses from settings and no token", () => {
-    const parsed = JSON.parse(platformJson) as { provider: Record<string, Record<string, unknown>[]> };
-    expect(parsed.provider.vault).toEqual([{ address: "http://127.0.0.1:8200" }]);
-    expect(parsed.provider.consul).toEqual([{ address: "127.0.0.1:8500" }]);
+describe("lab target: Nomad Variables instead of Vault", () => {
+  const synthesized = synthTarget("lab");
+  const platformJson = synthesized.json.platform;
+
+  test("declares no Vault resource or provider", () => {
+    const parsed = JSON.parse(platformJson) as { resource: Record<string, unknown>; provider: Record<string, unknown> };
+    expect(Object.keys(parsed.resource).filter((type) => type.startsWith("vault_"))).toEqual([]);
+    expect(parsed.provider.vault).toBeUndefined();
+  });
+
+  test("each reading job has one variable at nomad/jobs/<job> holding exactly its own credentials", () => {
+    // GIVEN every nomad_variable
+    const variables = Object.values(resourcesOf(platformJson, "nomad_variable"));
+
+    // THEN one per job that reads a credential, each with only the accounts it needs
+    const byPath = Object.fromEntries(variables.map((v) => [v.path as string, v.items as Record<string, string>]));
+    const account = (name: string) => {
+      const key = `rabbitmq_${name.replace(/-/g, "_")}`;
+      return { [`${key}_username`]: name, [`${key}_password`]: `\${var.${key}_password}` };
+    };
+    expect(byPath).toEqual({
+      "nomad/jobs/order-service": account("order-service"),
+      "nomad/jobs/payment-service": account("payment-service"),
+      "nomad/jobs/notification-service": account("notification-service"),
+      // the broker creates every account, so its variable holds all of them
+      "nomad/jobs/rabbitmq": {
+        ...account("orderlab-admin"),
+        ...account("order-service"),
+        ...account("payment-service"),
+        ...account("notification-service"),
+      },
+      "nomad/jobs/grafana": {
+        grafana_admin_username: "orderlab-admin",
+        grafana_admin_password: "${var.grafana_admin_password}",
+      },
+    });
+    for (const v of variables) expect(v.namespace).toBe("default");
+    expect(platformJson).toHaveResourceWithProperties(nomadVariable.Variable, { path: "nomad/jobs/order-service" });
   });
 });
