@@ -16,7 +16,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
@@ -96,6 +96,8 @@ let pipeline: LocalPipeline | undefined;
 try {
   log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
   log(`order.created body: ${EVENT_BODY.length} bytes`);
+  // Everything here shares the machine's cores with whatever else runs; say how busy it was.
+  log(`load average at start: ${loadText()}`);
 
   // (a)
   const vhost = `bench-${Date.now().toString(36)}`;
@@ -160,6 +162,7 @@ try {
     ["service", "RSS before", "RSS after"],
     Object.keys(rssBefore).map((name) => [name, `${rssBefore[name]!.toFixed(1)} MiB`, `${(rssAfter[name] ?? 0).toFixed(1)} MiB`]),
   ));
+  log(`load average at the end: ${loadText()}`);
   log(`\nbench took ${((Date.now() - startedAt) / 1000).toFixed(0)} s; broker ${startedBroker ? "started for the bench" : `reused on 127.0.0.1:${options.brokerPort}`}`);
 } finally {
   if (pipeline) await pipeline.stop();
@@ -170,12 +173,22 @@ try {
 /** Doubles the rate while steps pass, then halves the gap between the best pass and the first failure. */
 async function searchRate(p: LocalPipeline): Promise<Step[]> {
   const steps: Step[] = [];
+  const initial = await pipelineCounters(p);
+  let acceptedSoFar = 0;
   let low = 0;
   let high = Number.POSITIVE_INFINITY;
   let rate = options.startRate;
   while (steps.length < options.maxSteps) {
+    // A failed step can leave a backlog; measuring the next rate on top of it would blame that
+    // rate for the previous one's orders. Wait until everything accepted so far is notified.
+    const drained = await waitUntil(async () => (await pipelineCounters(p)).notified - initial.notified >= acceptedSoFar, 90_000);
+    if (!drained) {
+      log("    the pipeline did not drain the previous step's backlog within 90 s; stopping the search");
+      break;
+    }
     const step = await runStep(p, rate);
     steps.push(step);
+    acceptedSoFar += step.accepted;
     log(`    ${rate}/s: ${step.pass ? "pass" : `fail (${step.why})`}`);
     if (step.pass) low = rate;
     else high = rate;
@@ -217,11 +230,20 @@ async function runStep(p: LocalPipeline, rate: number): Promise<Step> {
     pace.errors > 0 ? `${pace.errors} request errors` : "",
     accepted < pace.sent ? `${pace.sent - accepted} not accepted` : "",
     pace.sent / pace.seconds < rate * 0.95 ? `only ${(pace.sent / pace.seconds).toFixed(0)}/s sent` : "",
-    notified < accepted ? `${accepted - notified} not notified` : "",
+    notified < accepted ? `${accepted - notified} not notified 20 s after the step` : "",
     deadLettered > 0 ? `${deadLettered} dead-lettered` : "",
     withinLimit < 0.99 ? `p99 over ${options.p99LimitMs} ms` : "",
   ].filter(Boolean);
   return { rate, pace, accepted, notified, deadLettered, p99Ms: quantile(buckets, 0.99), withinLimit, pass: problems.length === 0, why: problems.join(", ") };
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return true;
 }
 
 interface Counters {
@@ -319,6 +341,12 @@ async function bareExpress(seconds: number): Promise<{ perSecond: number; p50: n
       await exited;
     }
   }
+}
+
+function loadText(): string {
+  const [one, five] = loadavg();
+  const busy = (one ?? 0) > cpus().length * 0.5 ? " (busy: other work competes for the cores, figures will be low)" : "";
+  return `${one?.toFixed(2)} (1 min), ${five?.toFixed(2)} (5 min) on ${cpus().length} cores${busy}`;
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
