@@ -300,6 +300,17 @@ function pathOf(name: string): void {
   console.log(found.path);
 }
 
+/** The binary `ensure` would use for a tool, without building; throws when there is none. */
+export function toolPath(name: string): string {
+  const pin = loadVersions().tools[name];
+  if (!pin) throw new Error(`unknown tool '${name}'`);
+  const found = findFitting(name, pin);
+  if (!found) throw new Error(`${name} ${pin.version}: no fitting binary; run: npx tsx scripts/lab/tools.ts ensure ${name}`);
+  return found.path;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+
 const program = new Command()
   .name("tools")
   .description("Find, reuse or build the lab's pinned tools (Nomad, Consul, Vault, Traefik, Terraform)");
@@ -307,7 +318,9 @@ program.command("ensure").argument("[names...]", "tools to ensure (default: all)
 program.command("list").action(() => list());
 program.command("path").argument("<name>").action((name: string) => pathOf(name));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exitCode = 1;
-});
+if (invokedDirectly) {
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  });
+}
