@@ -6,7 +6,7 @@ import type { Express } from "express";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CommonSettings } from "./config/env.js";
-import { createHttpApp } from "./http/app.js";
+import { answerClientErrorsWithJson, createHttpApp } from "./http/app.js";
 import { Broker } from "./messaging/broker.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { ServiceMetrics } from "./observability/metrics.js";
@@ -67,6 +67,7 @@ export class ServiceHost {
   async start(app: Express): Promise<number> {
     await this.broker.start();
     const server = app.listen(this.settings.PORT, this.settings.HOST);
+    answerClientErrorsWithJson(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);

@@ -2,9 +2,13 @@
  * The HTTP surface of order-service without a broker: what is refused before anything is
  * published. (Accepted orders need a broker; the integration suite covers them.)
  */
+import { once } from "node:events";
+import { createServer } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import request from "supertest";
 import { describe, expect, test } from "vitest";
 import { pino } from "pino";
+import { answerClientErrorsWithJson } from "../../services/lib/http/app.js";
 import { createOrderService, orderSettingsFrom } from "../../services/order-service/service.js";
 import { createPaymentService, paymentSettingsFrom } from "../../services/payment-service/service.js";
 
@@ -86,5 +90,61 @@ describe("operational endpoints", () => {
     const metrics = await request(service.app).get("/metrics");
     expect(metrics.text).toContain('route="/payment/:orderId",status_code="404"');
     expect(metrics.text).not.toContain("some-order-id");
+  });
+});
+
+describe("requests malformed below the route get a 4xx JSON reason, never a 500", () => {
+  test.each(["/order/%E0%A4%A", "/order/%"])("a path %s that is not valid percent-encoding gets 400", async (path) => {
+    const res = await request(orderApp()).get(path);
+    expect(res.status).toBe(400);
+    expect(res.type).toBe("application/json");
+    expect(res.body.error.code).toBe("REQ_ERR_VALIDATION");
+  });
+
+  test("a body that does not decode with its Content-Encoding gets 400", async () => {
+    const res = await request(orderApp())
+      .post("/order")
+      .set("content-type", "application/json")
+      .set("content-encoding", "gzip")
+      .send('{"not":"gzip"}');
+    expect(res.status).toBe(400);
+    expect(res.type).toBe("application/json");
+    expect(res.body.error.code).toBe("REQ_ERR_MALFORMED_JSON");
+  });
+});
+
+describe("requests Node's HTTP parser refuses still get a JSON reason", () => {
+  async function raw(data: string): Promise<string> {
+    const server = createServer(orderApp());
+    answerClientErrorsWithJson(server);
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1");
+        let answer = "";
+        socket.setTimeout(5000, () => socket.destroy(new Error("no answer within 5 s")));
+        socket.on("data", (chunk) => (answer += chunk.toString("latin1")));
+        socket.on("close", () => resolve(answer));
+        socket.on("error", reject);
+        socket.write(data);
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  test.each([
+    ["an Idempotency-Key of 20 KB", `POST /order HTTP/1.1\r\nHost: x\r\nIdempotency-Key: ${"k".repeat(20_000)}\r\nContent-Length: 2\r\n\r\n{}`, 431],
+    ["a method Node does not know", "FROB /order HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["a Content-Length that is not a number", "POST /order HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400],
+    ["a request line that is not HTTP", "garbage\r\n\r\n", 400],
+  ])("%s", async (_what, data, status) => {
+    const answer = await raw(data);
+    const [head, body] = answer.split("\r\n\r\n", 2) as [string, string];
+    expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(head.toLowerCase()).toContain("content-type: application/json");
+    expect(JSON.parse(body).error.code).toMatch(/^REQ_ERR_/);
   });
 });

@@ -3,6 +3,8 @@
  * metrics endpoints, a JSON body parser with a size limit, JSON 404s, and one error handler
  * that never answers with HTML or a stack trace.
  */
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from "express";
 import { OPERATIONAL_PATHS } from "../../../contract/index.js";
 import type { Logger } from "../observability/logger.js";
@@ -48,6 +50,31 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.use(errorHandler(logger));
   return app;
+}
+
+/**
+ * Answers requests that Node's HTTP parser refuses before Express sees them (headers over
+ * 16 KB, a method or request line it cannot parse, a bad Content-Length) with the same JSON
+ * error body as every other refusal; Node's own answer is a bare status line.
+ */
+export function answerClientErrorsWithJson(server: Server): void {
+  server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
+    if (error.code === "ECONNRESET" || !socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", ERROR_CODES.validation, "request headers are larger than 16 KB"]
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", ERROR_CODES.malformedJson, "the request was not received in time"]
+          : [400, "Bad Request", ERROR_CODES.malformedJson, "the request is not valid HTTP/1.1"];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 /**

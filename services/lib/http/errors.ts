@@ -43,6 +43,27 @@ export function fromBodyParserError(error: unknown): HttpError | undefined {
     case "request.size.invalid":
       return new HttpError(400, ERROR_CODES.malformedJson, "request body was cut short");
     default:
-      return undefined;
+      return fromOtherClientError(error);
   }
+}
+
+/**
+ * Other errors Express raises about the request itself, with a 4xx `status` but no `type`:
+ * a path parameter that is not valid percent-encoding (the router), a body that does not
+ * decode with its Content-Encoding (body-parser wraps the zlib error). Without this they
+ * would fall through to a 500 as if the service had failed.
+ */
+function fromOtherClientError(error: unknown): HttpError | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status !== "number" || status < 400 || status > 499) return undefined;
+  const message = String((error as { message?: unknown }).message);
+  if (message.startsWith("Failed to decode param")) {
+    return new HttpError(400, ERROR_CODES.validation, "the URL path is not valid percent-encoding", [
+      { field: "path", message: "is not valid percent-encoding" },
+    ]);
+  }
+  if (status === 400) {
+    return new HttpError(400, ERROR_CODES.malformedJson, "request body could not be decoded");
+  }
+  return new HttpError(status, ERROR_CODES.validation, "request refused");
 }
