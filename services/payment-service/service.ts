@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { Counter } from "prom-client";
 import { METRICS, QUEUES, SERVICES } from "../../contract/index.js";
-import { parseSettings, serviceSettingsSchema } from "../lib/config/env.js";
+import { envNumber, parseSettings, serviceSettingsSchema } from "../lib/config/env.js";
 import { decodeEvent, orderCreatedSchema } from "../lib/events/schemas.js";
 import { ERROR_CODES, HttpError } from "../lib/http/errors.js";
 import { Journal } from "../lib/journal.js";
@@ -12,9 +12,9 @@ import { paymentSimulator, type PaymentProvider } from "./simulator.js";
 
 export const paymentSettingsSchema = serviceSettingsSchema(SERVICES.payment.port).extend({
   /** Simulated time the payment provider takes, per payment. */
-  PAYMENT_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(20),
+  PAYMENT_LATENCY_MS: envNumber().pipe(z.number().int().min(0).max(60_000)).default(20),
   /** Share of payments declined, 0 to 1. */
-  PAYMENT_DECLINE_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  PAYMENT_DECLINE_RATE: envNumber().pipe(z.number().min(0).max(1)).default(0.1),
   /** Makes outcomes repeatable: a function of the seed and the order id. */
   PAYMENT_SEED: z.string().min(1).optional(),
   /**

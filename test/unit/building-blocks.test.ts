@@ -1,8 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { BoundedMap, KeyedMutex } from "../../services/lib/bounded-map.js";
-import { commonSettingsSchema, parseSettings } from "../../services/lib/config/env.js";
+import { commonSettingsSchema, parseSettings, serviceSettingsSchema } from "../../services/lib/config/env.js";
 import { TOPOLOGY } from "../../services/lib/messaging/topology.js";
 import { childSpan, formatTraceparent, parseTraceparent } from "../../services/lib/observability/trace.js";
+import { paymentSettingsFrom } from "../../services/payment-service/service.js";
 import { paymentSimulator, uniform } from "../../services/payment-service/simulator.js";
 import { EXCHANGES, QUEUES, deadLetterQueueOf, retryQueueOf } from "../../contract/index.js";
 
@@ -105,3 +106,28 @@ describe("BoundedMap and KeyedMutex", () => {
     expect(order.indexOf("c:end")).toBeLessThan(order.indexOf("a:end"));
   });
 });
+
+describe("settings that are present but wrong", () => {
+  test.each(["PORT", "MAX_RETRIES", "PREFETCH"])("an empty or blank %s stops the service instead of meaning 0", (name) => {
+    for (const value of ["", "  "]) {
+      expect(() => parseSettings(serviceSettingsSchema(3000), { [name]: value }), `${name}=${JSON.stringify(value)}`).toThrow(
+        new RegExp(name),
+      );
+    }
+  });
+
+  test.each(["PAYMENT_LATENCY_MS", "PAYMENT_DECLINE_RATE"])("an empty %s stops payment-service", (name) => {
+    expect(() => paymentSettingsFrom({ [name]: "" })).toThrow(new RegExp(name));
+    expect(paymentSettingsFrom({ [name]: "0" })[name as "PAYMENT_LATENCY_MS"]).toBe(0);
+  });
+
+  test("a RABBITMQ_URL that is not a URL stops the service naming the variable", () => {
+    expect(() => parseSettings(commonSettingsSchema, { RABBITMQ_URL: "amqp://[bad" })).toThrow(/RABBITMQ_URL/);
+  });
+
+  test("a RABBITMQ_URL with the default vhost as %2F and its own heartbeat is accepted", () => {
+    const url = "amqp://guest:guest@127.0.0.1:5672/%2F?heartbeat=10";
+    expect(parseSettings(commonSettingsSchema, { RABBITMQ_URL: url }).RABBITMQ_URL).toBe(url);
+  });
+});
+
