@@ -5,7 +5,7 @@
  *
  * Without a path it keeps nothing, and the service's memory is all there is.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export class Journal<T> {
@@ -33,7 +33,12 @@ export class Journal<T> {
     if (this.path === undefined) return;
     if (this.fd === undefined) {
       mkdirSync(dirname(this.path), { recursive: true });
-      this.fd = openSync(this.path, "a");
+      this.fd = openSync(this.path, "a+");
+      // A crash may have left a torn last line without its newline: end it, or the first
+      // record appended now would share its line and be skipped with it on the next load.
+      const size = fstatSync(this.fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(this.fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) writeSync(this.fd, "\n");
     }
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     fsyncSync(this.fd);

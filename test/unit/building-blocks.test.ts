@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { BoundedMap, KeyedMutex } from "../../services/lib/bounded-map.js";
 import { commonSettingsSchema, parseSettings, serviceSettingsSchema } from "../../services/lib/config/env.js";
+import { Journal } from "../../services/lib/journal.js";
 import { TOPOLOGY } from "../../services/lib/messaging/topology.js";
 import { childSpan, formatTraceparent, parseTraceparent } from "../../services/lib/observability/trace.js";
 import { paymentSettingsFrom } from "../../services/payment-service/service.js";
@@ -131,3 +135,29 @@ describe("settings that are present but wrong", () => {
   });
 });
 
+describe("journal", () => {
+  test("a record appended after a torn last line survives the next restart", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "orderlab-journal-unit-")), "j.jsonl");
+    writeFileSync(path, '{"paid":"a"}\n{"paid":"b", "torn');
+    const journal = new Journal<{ paid: string }>(path);
+    expect(journal.load()).toEqual([{ paid: "a" }]);
+    journal.append({ paid: "c" });
+    journal.close();
+    expect(new Journal<{ paid: string }>(path).load()).toEqual([{ paid: "a" }, { paid: "c" }]);
+  });
+});
+
+describe("KeyedMutex", () => {
+  test("holds nothing for a key once its tasks are done, whether they resolved or threw", async () => {
+    const mutex = new KeyedMutex<string>();
+    await Promise.allSettled(
+      Array.from({ length: 1000 }, (_, i) =>
+        mutex.run(`k${i % 10}`, async () => {
+          if (i % 3 === 0) throw new Error("boom");
+          return i;
+        }),
+      ),
+    );
+    expect((mutex as unknown as { tails: Map<string, unknown> }).tails.size).toBe(0);
+  });
+});
