@@ -85,6 +85,7 @@ export class Broker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pendingConfirms = new Set<(error: Error) => void>();
   private stopping = false;
+  private stopped?: Promise<void>;
 
   constructor(options: BrokerOptions) {
     this.options = options;
@@ -197,8 +198,12 @@ export class Broker {
    * Stops taking deliveries, waits for those in flight (up to `timeoutMs`), then closes the
    * channels and the connection. Safe to call twice.
    */
-  async stop(timeoutMs: number): Promise<void> {
-    if (this.stopping) return;
+  stop(timeoutMs: number): Promise<void> {
+    this.stopped ??= this.shutdown(timeoutMs);
+    return this.stopped;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
     this.stopping = true;
     const session = this.session;
     if (session) {
@@ -256,7 +261,9 @@ export class Broker {
 
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    work
+      .catch((error: unknown) => this.log.error({ err: error }, "delivery handling failed unexpectedly"))
+      .finally(() => this.inFlight.delete(work));
   }
 
   private async dispatch(channel: Channel, spec: ConsumerSpec<unknown>, message: ConsumeMessage): Promise<void> {
@@ -276,10 +283,20 @@ export class Broker {
         log.warn({ outcome }, "late settle dropped: the delivery's channel is gone, the broker will redeliver");
         return;
       }
-      if (how === "ack") channel.ack(message);
-      else channel.nack(message, false, false);
+      if (!sendSettle(() => (how === "ack" ? channel.ack(message) : channel.nack(message, false, false)), outcome)) return;
       log.debug({ how, outcome }, "delivery settled");
       this.options.metrics.messagesConsumed.inc({ queue, outcome });
+    };
+    // A channel that is closing (our shutdown, or a connection we are closing) has not emitted
+    // 'close' yet but throws on every send: the broker requeues what it did not get acked.
+    const sendSettle = (send: () => void, outcome: string): boolean => {
+      try {
+        send();
+        return true;
+      } catch (error) {
+        log.warn({ err: error, outcome }, "late settle dropped: the delivery's channel is closing, the broker will redeliver");
+        return false;
+      }
     };
     const deadLetter = (reason: string, error: unknown): void => {
       log.error({ err: error, reason, retries }, "message dead-lettered");
@@ -287,16 +304,16 @@ export class Broker {
       this.options.metrics.messagesDeadLettered.inc({ queue, reason });
     };
 
+    let outcome: HandlerOutcome;
     try {
       const event = spec.decode(message.content);
-      const outcome = await spec.handle(event, {
+      outcome = await spec.handle(event, {
         messageId,
         correlationId,
         headers,
         redelivered: message.fields.redelivered,
         retries,
       });
-      settle("ack", outcome === "duplicate" ? "duplicate" : "acked");
     } catch (error) {
       if (error instanceof PermanentMessageError) {
         deadLetter(error.reason, error);
@@ -321,10 +338,12 @@ export class Broker {
         log.error({ err: publishError }, "could not schedule a retry; requeueing");
         if (!settled && !this.closedChannels.has(channel)) {
           settled = true;
-          channel.nack(message, false, true);
+          sendSettle(() => channel.nack(message, false, true), "requeued");
         }
       }
+      return;
     }
+    settle("ack", outcome === "duplicate" ? "duplicate" : "acked");
   }
 
   private onChannelClosed(model: ChannelModel, channel: Channel): void {
