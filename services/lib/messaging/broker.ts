@@ -85,6 +85,12 @@ export class Broker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pendingConfirms = new Set<(error: Error) => void>();
   private stopping = false;
+  /**
+   * The broker blocks this connection (a resource alarm) and no longer reads from it. A publish
+   * written now would wait in the socket, time out into a 503, and still be taken once the alarm
+   * clears: refuse it without writing instead.
+   */
+  private blocked = false;
   private stopped?: Promise<void>;
 
   constructor(options: BrokerOptions) {
@@ -124,6 +130,7 @@ export class Broker {
       },
     });
     this.recovering.on("connect", () => {
+      this.blocked = false;
       this.options.metrics.brokerConnected.set(1);
       this.log.info("connected to the broker, topology declared");
     });
@@ -136,8 +143,14 @@ export class Broker {
       }
     });
     this.recovering.on("error", (error: Error) => this.log.warn({ err: error }, "broker connection error"));
-    this.recovering.on("blocked", (reason: string) => this.log.warn({ reason }, "broker blocked publishing"));
-    this.recovering.on("unblocked", () => this.log.info("broker unblocked publishing"));
+    this.recovering.on("blocked", (reason: string) => {
+      this.blocked = true;
+      this.log.warn({ reason }, "broker blocked publishing");
+    });
+    this.recovering.on("unblocked", () => {
+      this.blocked = false;
+      this.log.info("broker unblocked publishing");
+    });
   }
 
   /** Resolves once ready, or rejects after `timeoutMs`. */
@@ -159,6 +172,9 @@ export class Broker {
     const session = this.session;
     if (!session) {
       return Promise.reject(new BrokerUnavailableError("not connected to the broker"));
+    }
+    if (this.blocked) {
+      return Promise.reject(new BrokerUnavailableError("the broker is blocking publishers (resource alarm); nothing was sent"));
     }
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -367,6 +383,7 @@ export class Broker {
       this.closedChannels.add(this.session.consumer);
     }
     this.session = undefined;
+    this.blocked = false;
     this.options.metrics.brokerConnected.set(0);
     for (const fail of [...this.pendingConfirms]) fail(reason);
   }
