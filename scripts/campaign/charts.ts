@@ -218,14 +218,17 @@ export function comparisonSpec(latency: readonly ComparisonBar[], rates: readonl
       x: { field: "metric", type: "nominal", title: null, sort: null },
       xOffset: { field: "run", type: "nominal" },
       y: { field: "value", type: "quantitative", title: axis },
-      color: { field: "run", type: "nominal", title: "run", legend: { orient: "bottom" } },
+      color: { field: "run", type: "nominal", title: "run", legend: { orient: "bottom", labelLimit: 400 } },
     },
   });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title },
+    title: { text: title, offset: 16 },
     config: { font: FONT, background: "white" },
+    spacing: 40,
     hconcat: [panel(latency, "milliseconds", "Latency (client side)"), panel(rates, "per second", "Throughput")],
+    // Each panel's bars split its own bands; a shared offset scale would size them for the other panel.
+    resolve: { scale: { xOffset: "independent" } },
   } as Spec;
 }
 
