@@ -1,0 +1,471 @@
+/**
+ * The lab end to end: Consul and Nomad dev agents on this machine, the lab target's stacks
+ * applied to them (scripts/lab/apply.ts), and the pipeline driven through Traefik.
+ *
+ * beforeAll runs `lab up` (reusing a running lab); the last test runs `lab down` and checks
+ * nothing is left, unless ORDERLAB_KEEP_LAB=1 keeps the lab running for a look afterwards.
+ * Measurements (tools ensure, up to healthy, restart) are printed, not asserted.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { LAB_PORTS, labSettings } from "../../stacks/config.js";
+import { agentPid, consul, labProcesses, nomad, paths, sleep } from "../../scripts/lab/agents.js";
+import { apply } from "../../scripts/lab/apply.js";
+import { OUT_DIR, REPO_DIR, down, ensureTools, labSecrets, unhealthy, up, type UpTimings } from "../../scripts/lab/cli.js";
+import { cacheRoot } from "../../scripts/lab/tools.js";
+import { isListening } from "../../scripts/lib/local-rabbitmq.js";
+
+const KEEP = process.env.ORDERLAB_KEEP_LAB === "1";
+const settings = labSettings({ ORDERLAB_REPO_DIR: REPO_DIR });
+const PUBLIC = settings.traefik.publicUrl;
+const SERVICES = ["order-service", "payment-service", "notification-service"] as const;
+
+const measurements: Record<string, string> = {};
+const measure = (name: string, value: string) => {
+  measurements[name] = value;
+  console.log(`[measure] ${name}: ${value}`);
+};
+
+const order = {
+  customerId: "lab-e2e",
+  items: [{ sku: "BOOK", quantity: 2, unitPrice: 19.99 }],
+  currency: "EUR",
+};
+
+async function postOrder(): Promise<string> {
+  const response = await fetch(`${PUBLIC}/order`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(order),
+  });
+  const body = (await response.json()) as { orderId: string; status: string };
+  expect({ status: response.status, accepted: body.status }).toEqual({ status: 202, accepted: "pending" });
+  return body.orderId;
+}
+
+/** Polls a URL until it answers 200 and returns the JSON body and how long it took. */
+async function waitFor200(url: string, timeoutMs: number): Promise<{ body: any; ms: number }> {
+  const t0 = performance.now();
+  let last = "";
+  while (performance.now() - t0 < timeoutMs) {
+    const response = await fetch(url).catch((e: Error) => e);
+    if (!(response instanceof Error)) {
+      if (response.status === 200) return { body: await response.json(), ms: performance.now() - t0 };
+      last = `${response.status} ${await response.text()}`;
+    } else last = response.message;
+    await sleep(200);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+}
+
+async function runningAlloc(job: string): Promise<string> {
+  const allocs = await nomad<{ ID: string; ClientStatus: string; DesiredStatus: string }[]>("GET", `/v1/job/${job}/allocations`);
+  const running = allocs.find((a) => a.ClientStatus === "running" && a.DesiredStatus === "run");
+  if (!running) throw new Error(`${job} has no running allocation`);
+  return running.ID;
+}
+
+async function fsList(alloc: string, path: string): Promise<{ Name: string; FileMode: string; IsDir: boolean }[]> {
+  return nomad("GET", `/v1/client/fs/ls/${alloc}?path=${encodeURIComponent(path)}`);
+}
+
+async function fsCatResponse(alloc: string, path: string): Promise<{ status: number; text: string }> {
+  const token = readFileSync(paths.nomadToken, "utf8").trim();
+  const response = await fetch(`http://127.0.0.1:4646/v1/client/fs/cat/${alloc}?path=${encodeURIComponent(path)}`, {
+    headers: { "X-Nomad-Token": token },
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+async function fsCat(alloc: string, path: string): Promise<string> {
+  const { status, text } = await fsCatResponse(alloc, path);
+  expect({ path, status }).toEqual({ path, status: 200 });
+  return text;
+}
+
+/** Sum of a metric's samples in a Prometheus exposition. */
+async function scrapeSum(url: string, metric: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+async function promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const response = await fetch(`${PUBLIC}/prometheus/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  return body.data.result;
+}
+
+async function rabbitAdmin<T>(path: string): Promise<T> {
+  const password = labSecrets().rabbitmq_orderlab_admin_password!;
+  const response = await fetch(`http://127.0.0.1:${LAB_PORTS.management}/api${path}`, {
+    headers: { authorization: `Basic ${Buffer.from(`orderlab-admin:${password}`).toString("base64")}` },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as T;
+}
+
+let upTimings: UpTimings;
+let firstOrderId = "";
+
+beforeAll(async () => {
+  const before = performance.now();
+  upTimings = await up({ log: (line) => console.log(line) });
+  measure("lab up to all healthy (s)", String(upTimings.upToHealthySeconds));
+  measure("tools ensure inside up (s)", String(upTimings.toolsEnsureSeconds));
+  measure("whole beforeAll (s)", (Math.round((performance.now() - before) / 100) / 10).toString());
+});
+
+afterAll(async () => {
+  // A failure before the last test must not leave the lab running.
+  if (!KEEP && (agentPid("nomad") !== undefined || agentPid("consul") !== undefined || labProcesses().length > 0)) {
+    await down({ log: (line) => console.log(line) });
+  }
+  console.log(`[measure] summary ${JSON.stringify(measurements)}`);
+});
+
+describe("lab", () => {
+  test("tools ensure is quick on a warm cache (cold build times are on record)", () => {
+    const t0 = performance.now();
+    ensureTools();
+    const warm = (performance.now() - t0) / 1000;
+    measure("tools ensure, warm (s)", warm.toFixed(1));
+    const timingsFile = join(cacheRoot(), "tools", "timings.json");
+    if (existsSync(timingsFile)) {
+      const records = JSON.parse(readFileSync(timingsFile, "utf8")) as { name: string; source: string; seconds: number }[];
+      const builds = Object.fromEntries(records.filter((r) => r.source === "built").map((r) => [r.name, r.seconds]));
+      measure("last recorded builds per tool (s; cold figures in docs/lab-tools.md)", JSON.stringify(builds));
+    }
+    // every tool the lab runs resolves to a binary
+    expect(warm).toBeLessThan(120);
+  });
+
+  test("a second apply plans no change (apply --check exits 0)", () => {
+    const variables = labSecrets();
+    const env = { ...process.env, ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [`TF_VAR_${k}`, v])) };
+    const result = spawnSync("npx", ["--no-install", "tsx", "scripts/lab/apply.ts", "apply", "--check", "--out", OUT_DIR], {
+      cwd: REPO_DIR,
+      env,
+      encoding: "utf8",
+    });
+    expect(result.stdout).toMatch(/check: 0 of \d+ resources would change \(0 jobs\)/);
+    expect(result.stdout).toMatch(/nomad job payment-service: no change \(Nomad plan diff: None\)/);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+    // no secret value leaks into the output
+    for (const value of Object.values(variables)) expect(result.stdout).not.toContain(value);
+  });
+
+  test("an order through Traefik is paid and notified within a few seconds", async () => {
+    const t0 = performance.now();
+    firstOrderId = await postOrder();
+    const payment = await waitFor200(`${PUBLIC}/payment/${firstOrderId}`, 10_000);
+    const notification = await waitFor200(`${PUBLIC}/notify/${firstOrderId}`, 10_000);
+    expect(payment.body).toMatchObject({ orderId: firstOrderId, status: expect.stringMatching(/^(approved|declined)$/) });
+    expect(notification.body).toMatchObject({ orderId: firstOrderId, paymentId: payment.body.paymentId });
+    measure("order to notification through Traefik (ms)", (performance.now() - t0).toFixed(0));
+  });
+
+  test("every public route answers through Traefik and anything else gets Traefik's 404", async () => {
+    const routed = {
+      [`/order/${firstOrderId}`]: 200,
+      [`/payment/${firstOrderId}`]: 200,
+      [`/notify/${firstOrderId}`]: 200,
+      "/prometheus/-/ready": 200,
+    };
+    const unrouted = ["/", "/rabbitmq", "/consul", "/nomad", "/grafana", "/api/overview", "/v1/jobs"];
+    const answers: Record<string, number> = {};
+    for (const path of [...Object.keys(routed), ...unrouted]) {
+      const response = await fetch(`${PUBLIC}${path}`);
+      answers[path] = response.status;
+      if (unrouted.includes(path)) expect(await response.text()).toBe("404 page not found\n");
+      else await response.arrayBuffer();
+    }
+    expect(answers).toEqual({ ...routed, ...Object.fromEntries(unrouted.map((p) => [p, 404])) });
+  });
+
+  test("Prometheus (the Nomad job) scrapes every service and RabbitMQ, all up, and records order latency", async () => {
+    const expected = [...SERVICES, "rabbitmq"].sort();
+    let health: Record<string, string> = {};
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const response = await fetch(`${PUBLIC}/prometheus/api/v1/targets`);
+      const body = (await response.json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+      if (expected.every((job) => health[job] === "up")) break;
+      await sleep(1000);
+    }
+    expect(health).toEqual(Object.fromEntries(expected.map((job) => [job, "up"])));
+
+    let count = 0;
+    while (Date.now() < deadline + 20_000) {
+      const result = await promQuery("sum(order_to_notification_seconds_count)");
+      count = Number(result[0]?.value[1] ?? 0);
+      if (count > 0) break;
+      await sleep(1000);
+    }
+    expect(count).toBeGreaterThan(0);
+    // RabbitMQ's per-queue series reach Prometheus too
+    expect((await promQuery('rabbitmq_queue_messages_ready{queue="payment-service.order-created"}')).length).toBe(1);
+  });
+
+  test("Consul holds the declared intentions: the graph's pairs are allowed, others denied", async () => {
+    const check = async (source: string, destination: string) =>
+      (await consul<{ Allowed: boolean }>("GET", `/v1/connect/intentions/check?source=${source}&destination=${destination}`)).Allowed;
+    const allowed = [
+      ["traefik", "order-service"],
+      ["traefik", "payment-service"],
+      ["traefik", "notification-service"],
+      ["traefik", "prometheus"],
+      ["order-service", "rabbitmq"],
+      ["payment-service", "rabbitmq"],
+      ["notification-service", "rabbitmq"],
+      ["prometheus", "order-service"],
+      ["prometheus", "rabbitmq"],
+      ["grafana", "prometheus"],
+    ];
+    const denied = [
+      ["order-service", "payment-service"],
+      ["payment-service", "notification-service"],
+      ["notification-service", "order-service"],
+      ["traefik", "rabbitmq"],
+      ["order-service", "prometheus"],
+      ["rabbitmq", "order-service"],
+      ["locust", "rabbitmq"],
+    ];
+    const answers: Record<string, boolean> = {};
+    for (const [s, d] of [...allowed, ...denied]) answers[`${s} -> ${d}`] = await check(s!, d!);
+    expect(answers).toEqual({
+      ...Object.fromEntries(allowed.map(([s, d]) => [`${s} -> ${d}`, true])),
+      ...Object.fromEntries(denied.map(([s, d]) => [`${s} -> ${d}`, false])),
+    });
+  });
+
+  test("each service's RabbitMQ credentials are in its own Nomad Variables path only; the broker has no guest", async () => {
+    const secrets = labSecrets();
+    const vars = await nomad<{ Path: string }[]>("GET", "/v1/vars?prefix=nomad/jobs");
+    expect(vars.map((v) => v.Path).sort()).toEqual(
+      ["grafana", "notification-service", "order-service", "payment-service", "rabbitmq"].map((j) => `nomad/jobs/${j}`),
+    );
+    const items: Record<string, Record<string, string>> = {};
+    for (const v of vars) items[v.Path] = (await nomad<{ Items: Record<string, string> }>("GET", `/v1/var/${v.Path}`)).Items;
+
+    for (const service of SERVICES) {
+      const key = `rabbitmq_${service.replace(/-/g, "_")}`;
+      const password = secrets[`${key}_password`]!;
+      // its own path holds exactly its account, with the generated password (compared, never printed)
+      const own = items[`nomad/jobs/${service}`] ?? {};
+      expect(Object.keys(own).sort()).toEqual([`${key}_password`, `${key}_username`]);
+      expect(own[`${key}_username`]).toBe(service);
+      expect(own[`${key}_password`] === password).toBe(true);
+      // no other service's path (nor Grafana's) holds it; only the broker, which creates the account
+      const holders = Object.entries(items)
+        .filter(([, its]) => Object.values(its).includes(password))
+        .map(([path]) => path)
+        .sort();
+      expect({ service, holders }).toEqual({ service, holders: [`nomad/jobs/${service}`, "nomad/jobs/rabbitmq"] });
+    }
+
+    // the broker: one user per service plus the administrator, no guest; each service connects as itself
+    const users = await rabbitAdmin<{ name: string }[]>("/users");
+    expect(users.map((u) => u.name).sort()).toEqual(["notification-service", "order-service", "orderlab-admin", "payment-service"]);
+    const connections = await rabbitAdmin<{ user: string; vhost: string }[]>("/connections");
+    expect([...new Set(connections.map((c) => `${c.user}@${c.vhost}`))].sort()).toEqual(
+      SERVICES.map((s) => `${s}@orderlab`).sort(),
+    );
+    const guest = await fetch(`http://127.0.0.1:${LAB_PORTS.management}/api/overview`, {
+      headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
+    });
+    expect(guest.status).toBe(401);
+  });
+
+  test("the rendered env files are in each task's secrets dir, mode 600, never in local/", async () => {
+    for (const service of SERVICES) {
+      const alloc = await runningAlloc(service);
+      const secretsDir = await fsList(alloc, `/${service}/secrets`);
+      expect(secretsDir.find((f) => f.Name === "rabbitmq.env")).toMatchObject({ FileMode: "-rw-------", IsDir: false });
+      const localDir = await fsList(alloc, `/${service}/local`);
+      expect(localDir.map((f) => f.Name)).not.toContain("rabbitmq.env");
+      // Nomad's file system API refuses to serve a secrets dir, even with the management token
+      const served = await fsCatResponse(alloc, `/${service}/secrets/rabbitmq.env`);
+      expect(served.text).toContain("Reading secret file prohibited");
+      // on the node, the file holds the service's own account and the broker found through Consul
+      // (compared with the password redacted, so a failure never prints it)
+      const env = readFileSync(join(paths.allocDir, alloc, service, "secrets", "rabbitmq.env"), "utf8").trim();
+      const password = labSecrets()[`rabbitmq_${service.replace(/-/g, "_")}_password`]!;
+      expect(env.includes(`:${encodeURIComponent(password)}@`)).toBe(true);
+      expect(env.replace(/:[^:@/]+@/, ":<password>@")).toBe(
+        `RABBITMQ_URL=amqp://${service}:<password>@127.0.0.1:${LAB_PORTS.amqp}/orderlab`,
+      );
+    }
+    const broker = await runningAlloc("rabbitmq");
+    const provision = await fsList(broker, "/provision-users/secrets");
+    expect(provision.find((f) => f.Name === "accounts.env")).toMatchObject({ FileMode: "-rw-------" });
+  });
+
+  test("with Nomad ACLs on, a job reads its own variables and is refused another job's", async () => {
+    // GIVEN a probe job with a variable of its own, asking Nomad's task API with its workload identity
+    const job = "orderlab-acl-probe";
+    await nomad("PUT", `/v1/var/nomad/jobs/${job}`, { Items: { probe: "own" } });
+    const script =
+      "for p in orderlab-acl-probe order-service payment-service rabbitmq; do " +
+      'printf "%s %s\\n" $p $(curl -s -i --unix-socket "$NOMAD_SECRETS_DIR/api.sock" ' +
+      '-H "Authorization: Bearer $NOMAD_TOKEN" http://localhost/v1/var/nomad/jobs/$p | head -n1 | cut -d" " -f2); done';
+    await nomad("POST", "/v1/jobs", {
+      Job: {
+        ID: job,
+        Name: job,
+        Type: "batch",
+        Datacenters: settings.datacenters,
+        TaskGroups: [
+          {
+            Name: "probe",
+            RestartPolicy: { Attempts: 0, Mode: "fail" },
+            ReschedulePolicy: { Attempts: 0, Unlimited: false },
+            Tasks: [
+              {
+                Name: "probe",
+                Driver: "raw_exec",
+                Identity: { Env: true, File: false },
+                Config: { command: "/bin/sh", args: ["-c", script] },
+                Resources: { CPU: 50, MemoryMB: 32 },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    try {
+      // WHEN it has run
+      let alloc: { ID: string; ClientStatus: string } | undefined;
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        alloc = (await nomad<{ ID: string; ClientStatus: string }[]>("GET", `/v1/job/${job}/allocations`))[0];
+        if (alloc && ["complete", "failed"].includes(alloc.ClientStatus)) break;
+        await sleep(500);
+      }
+      expect(alloc?.ClientStatus).toBe("complete");
+      const token = readFileSync(paths.nomadToken, "utf8").trim();
+      const out = await (
+        await fetch(`http://127.0.0.1:4646/v1/client/fs/logs/${alloc!.ID}?task=probe&type=stdout&plain=true`, {
+          headers: { "X-Nomad-Token": token },
+        })
+      ).text();
+
+      // THEN its own path answers 200 and every other job's 403
+      expect(out.trim().split("\n")).toEqual([
+        "orderlab-acl-probe 200",
+        "order-service 403",
+        "payment-service 403",
+        "rabbitmq 403",
+      ]);
+    } finally {
+      await nomad("DELETE", `/v1/job/${job}?purge=true`);
+      await nomad("DELETE", `/v1/var/nomad/jobs/${job}`);
+    }
+  });
+
+  test("payment-service journals payments in the allocation's data dir", async () => {
+    const alloc = await runningAlloc("payment-service");
+    const journal = await fsCat(alloc, "/alloc/data/payments.jsonl");
+    const entries = journal.trim().split("\n").map((line) => JSON.parse(line) as { paid?: { orderId: string }; published?: string });
+    expect(entries.filter((e) => e.paid?.orderId === firstOrderId)).toHaveLength(1);
+    expect(entries.filter((e) => e.published === firstOrderId)).toHaveLength(1);
+  });
+
+  test("a killed payment-service process is restarted by Nomad, and an order posted meanwhile is delivered once", async () => {
+    // GIVEN the running task's processes, from the allocation's stats
+    const alloc = await runningAlloc("payment-service");
+    const stats = await nomad<{ Tasks: Record<string, { Pids?: Record<string, unknown> }> }>("GET", `/v1/client/allocation/${alloc}/stats`);
+    const pids = Object.keys(stats.Tasks["payment-service"]?.Pids ?? {}).map(Number);
+    // the service itself: the node process running main.ts (tsx starts it as a child)
+    const service = pids.filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return cmd.includes("services/payment-service/main.ts") && cmd.includes("loader.mjs");
+      } catch {
+        return false;
+      }
+    });
+    expect(service).toHaveLength(1);
+    const notifiedBefore = await scrapeSum("http://127.0.0.1:3002/metrics", "order_to_notification_seconds_count");
+    const restartsBefore = await taskRestarts(alloc);
+
+    // WHEN it is killed and an order is posted while it is down
+    const t0 = performance.now();
+    process.kill(service[0]!, "SIGKILL");
+    await waitUntilDown("http://127.0.0.1:3001/health", 10_000);
+    const orderId = await postOrder();
+
+    // THEN Nomad restarts the task in the same allocation and Consul sees it healthy again
+    await waitForCondition(30_000, async () => (await taskRestarts(alloc)) > restartsBefore);
+    const health = await waitFor200("http://127.0.0.1:3001/health", 60_000);
+    const healthMs = performance.now() - t0;
+    await waitForCondition(60_000, async () => (await unhealthy()).length === 0);
+    const passingMs = performance.now() - t0;
+    expect(health.body).toMatchObject({ status: "ok" });
+    measure("payment-service restart: kill to /health answering (s)", (healthMs / 1000).toFixed(1));
+    measure("payment-service restart: kill to all Consul checks passing (s)", (passingMs / 1000).toFixed(1));
+
+    // AND the order is paid and notified once
+    const notified = await waitFor200(`${PUBLIC}/notify/${orderId}`, 30_000);
+    expect(notified.body.orderId).toBe(orderId);
+    await sleep(3000); // room for a duplicate, were there one
+    const notifiedAfter = await scrapeSum("http://127.0.0.1:3002/metrics", "order_to_notification_seconds_count");
+    expect(notifiedAfter - notifiedBefore).toBe(1);
+    // the restarted process has decided exactly one payment: this order (nothing else was in flight)
+    expect(await scrapeSum("http://127.0.0.1:3001/metrics", "payments_processed_total")).toBe(1);
+    expect(await runningAlloc("payment-service")).toBe(alloc);
+    const journal = await fsCat(alloc, "/alloc/data/payments.jsonl");
+    expect(journal.split("\n").filter((line) => line.includes(`"paid"`) && line.includes(orderId))).toHaveLength(1);
+  });
+
+  test.skipIf(KEEP)("lab down deregisters everything and leaves no process or listener behind", async () => {
+    // destroy first, so the agents can still be asked what is left
+    const variables = labSecrets();
+    const result = spawnSync("npx", ["--no-install", "tsx", "scripts/lab/apply.ts", "destroy", "--out", OUT_DIR], {
+      cwd: REPO_DIR,
+      env: process.env,
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    expect(await nomad("GET", "/v1/jobs")).toEqual([]);
+    expect(await nomad("GET", "/v1/vars?prefix=nomad/jobs")).toEqual([]);
+    expect(await consul("GET", "/v1/config/service-intentions")).toEqual([]);
+    // the applier's view agrees: everything would be created again
+    const plan = await apply({ outDir: OUT_DIR, variables, check: true, log: () => undefined });
+    expect(plan.changes.filter((c) => c.change !== "create")).toEqual([]);
+
+    await down({ log: (line) => console.log(line) });
+    expect(labProcesses()).toEqual([]);
+    const listening: number[] = [];
+    for (const port of [4646, 4647, 4648, 8500, 8600, settings.traefik.entrypointPort, settings.traefik.adminPort, LAB_PORTS.amqp, LAB_PORTS.management, LAB_PORTS.rabbitmqPrometheus, LAB_PORTS.prometheus]) {
+      if (await isListening(port)) listening.push(port);
+    }
+    expect(listening).toEqual([]);
+  });
+});
+
+async function taskRestarts(alloc: string): Promise<number> {
+  const a = await nomad<{ TaskStates: Record<string, { Restarts: number }> }>("GET", `/v1/allocation/${alloc}`);
+  return a.TaskStates["payment-service"]?.Restarts ?? 0;
+}
+
+async function waitUntilDown(url: string, timeoutMs: number): Promise<void> {
+  await waitForCondition(timeoutMs, async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+    return response === undefined;
+  });
+}
+
+async function waitForCondition(timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await sleep(250);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
