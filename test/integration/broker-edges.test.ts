@@ -60,3 +60,23 @@ test("while the broker blocks publishers, POSTs answer 503 in bounded time and t
   pipeline = undefined;
   await broker.deleteVhost(vhost);
 }, 90_000);
+
+test("an order the broker cannot route to any queue is refused with 503, not accepted and dropped", async () => {
+  // GIVEN order-service, and payment-service's queue deleted under it (an operator, a policy)
+  const vhost = uniqueVhost("unroutable");
+  pipeline = await startPipeline(await broker.createVhost(vhost), { only: ["order"] });
+  const p = pipeline;
+  await broker.api("DELETE", `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(QUEUES.paymentOrders)}`);
+
+  // WHEN
+  const answer = await postJson(`${p.orderUrl}/order`, sampleOrder(), {}, AbortSignal.timeout(15_000));
+
+  // THEN the client is not told 202 for an order that went nowhere
+  expect(answer.status).toBe(503);
+  expect(answer.body.error.code).toBe("BROKER_ERR_UNAVAILABLE");
+  expect(p.order.host.broker.ready).toBe(true);
+  expect(p.fatal).toEqual([]);
+  await pipeline.stop();
+  pipeline = undefined;
+  await broker.deleteVhost(vhost);
+}, 60_000);

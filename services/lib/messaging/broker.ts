@@ -11,6 +11,7 @@
  * channel that has since closed is dropped and logged (the broker redelivers that message), and
  * a second settle of the same delivery is ignored (the broker would close the channel for it).
  */
+import { randomUUID } from "node:crypto";
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options, type RecoveringChannelModel } from "amqplib";
 import { retryQueueOf } from "../../../contract/index.js";
 import type { Logger } from "../observability/logger.js";
@@ -84,6 +85,8 @@ export class Broker {
   private readonly consumers: ConsumerSpec<unknown>[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pendingConfirms = new Set<(error: Error) => void>();
+  /** Publishes awaiting their confirm, by message id, for the broker's basic.return. */
+  private readonly awaitingReturn = new Map<string, Set<(error: Error) => void>>();
   private stopping = false;
   /**
    * The broker blocks this connection (a resource alarm) and no longer reads from it. A publish
@@ -176,6 +179,9 @@ export class Broker {
     if (this.blocked) {
       return Promise.reject(new BrokerUnavailableError("the broker is blocking publishers (resource alarm); nothing was sent"));
     }
+    // Mandatory, so that a message no queue is bound for comes back (basic.return, always before
+    // its confirm) instead of being confirmed and dropped; the message id pairs the two.
+    const messageId = properties.messageId ?? randomUUID();
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (error?: Error) => {
@@ -183,6 +189,9 @@ export class Broker {
         settled = true;
         clearTimeout(timer);
         this.pendingConfirms.delete(finish);
+        const waiting = this.awaitingReturn.get(messageId);
+        waiting?.delete(finish);
+        if (waiting?.size === 0) this.awaitingReturn.delete(messageId);
         if (error) {
           reject(error);
           return;
@@ -195,12 +204,14 @@ export class Broker {
         this.options.publishTimeoutMs,
       );
       this.pendingConfirms.add(finish);
+      const waiting = this.awaitingReturn.get(messageId) ?? new Set();
+      this.awaitingReturn.set(messageId, waiting.add(finish));
       try {
         session.publisher.publish(
           exchange,
           routingKey,
           content,
-          { contentType: "application/json", ...properties, persistent: true },
+          { contentType: "application/json", ...properties, messageId, persistent: true, mandatory: true },
           (error: unknown) =>
             finish(error ? new BrokerUnavailableError("the broker did not confirm the message", { cause: error }) : undefined),
         );
@@ -250,6 +261,14 @@ export class Broker {
       channel.on("error", (error: Error) => this.log.error({ err: error }, "channel error"));
       channel.on("close", () => this.onChannelClosed(model, channel));
     }
+    publisher.on("return", (returned: ConsumeMessage) => {
+      const { exchange, routingKey, replyText } = returned.fields as ConsumeMessage["fields"] & { replyText?: string };
+      const id = returned.properties.messageId as string | undefined;
+      this.log.error({ exchange, routingKey, messageId: id, replyText }, "the broker returned a message no queue is bound for");
+      for (const fail of [...(this.awaitingReturn.get(String(id)) ?? [])]) {
+        fail(new BrokerUnavailableError(`no queue is bound for ${exchange || "(default exchange)"} ${routingKey}: ${replyText ?? "unroutable"}`));
+      }
+    });
     await declareTopology(publisher);
     await consumer.prefetch(this.options.prefetch);
     const session: Session = { model, publisher, consumer, consumerTags: [] };
