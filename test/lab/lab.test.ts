@@ -7,7 +7,8 @@
  * Measurements (tools ensure, up to healthy, restart) are printed, not asserted.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_PORTS, labSettings } from "../../stacks/config.js";
@@ -157,6 +158,31 @@ describe("lab", () => {
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
     // no secret value leaks into the output
     for (const value of Object.values(variables)) expect(result.stdout).not.toContain(value);
+  });
+
+  test("apply --check exits 1 and names the job when a job would change, and changes nothing", () => {
+    // GIVEN a copy of the synthesized stacks in which payment-service's latency setting differs
+    const copy = mkdtempSync(join(tmpdir(), "orderlab-check-"));
+    cpSync(OUT_DIR, copy, { recursive: true });
+    const file = join(copy, "stacks", "orderlab-lab-services", "cdk.tf.json");
+    const doc = JSON.parse(readFileSync(file, "utf8")) as { resource: { nomad_job: Record<string, { jobspec: string }> } };
+    const payment = Object.values(doc.resource.nomad_job).find((r) => r.jobspec.includes('"ID": "payment-service"'))!;
+    expect(payment.jobspec).toContain('"PAYMENT_LATENCY_MS": "50"');
+    payment.jobspec = payment.jobspec.replace('"PAYMENT_LATENCY_MS": "50"', '"PAYMENT_LATENCY_MS": "51"');
+    writeFileSync(file, JSON.stringify(doc));
+    const env = { ...process.env, ...Object.fromEntries(Object.entries(labSecrets()).map(([k, v]) => [`TF_VAR_${k}`, v])) };
+    const check = (out: string) =>
+      spawnSync("npx", ["--no-install", "tsx", "scripts/lab/apply.ts", "apply", "--check", "--out", out], { cwd: REPO_DIR, env, encoding: "utf8" });
+
+    // WHEN checking it against the running lab
+    const changed = check(copy);
+    rmSync(copy, { recursive: true, force: true });
+
+    // THEN exactly that job would update, the exit status says so, and the lab itself is untouched
+    expect(changed.stdout).toMatch(/nomad job payment-service: would update \(Nomad plan diff: Edited\)/);
+    expect(changed.stdout).toMatch(/check: 1 of \d+ resources would change \(1 jobs: payment-service\)/);
+    expect(changed.status).toBe(1);
+    expect(check(OUT_DIR).status).toBe(0);
   });
 
   test("an order through Traefik is paid and notified within a few seconds", async () => {

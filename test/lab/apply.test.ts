@@ -1,0 +1,88 @@
+/**
+ * The lab applier's reading of synthesized stacks, offline: Terraform's string escapes and
+ * variables, stack order, and the refusal of resource types it cannot apply.
+ */
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { describe, expect, test } from "vitest";
+import { settingsFor, type Target } from "../../stacks/config.js";
+import { buildPlatform } from "../../stacks/platform.js";
+import { UnsupportedResourceError, loadResources, stacksInOrder, terraformString } from "../../scripts/lab/apply.js";
+
+function synth(target: Target): string {
+  const outdir = mkdtempSync(join(tmpdir(), `orderlab-apply-${target}-`));
+  const app = new App({ outdir });
+  buildPlatform(app, settingsFor(target, { ORDERLAB_REPO_DIR: "/srv/orderlab" }));
+  app.synth();
+  return outdir;
+}
+
+const PASSWORDS = Object.fromEntries(
+  ["grafana_admin", "rabbitmq_orderlab_admin", "rabbitmq_order_service", "rabbitmq_payment_service", "rabbitmq_notification_service"].map(
+    (name) => [`${name}_password`, `pw-${name}`],
+  ),
+);
+
+describe("terraformString", () => {
+  test("undoes the $${ and %%{ escapes and substitutes variables", () => {
+    expect(terraformString("a $${NOMAD_TASK_DIR} %%{x} ${var.p}", { p: "v" }, "t")).toBe("a ${NOMAD_TASK_DIR} %{x} v");
+  });
+
+  test("refuses expressions only Terraform could evaluate, and unset variables", () => {
+    expect(() => terraformString('${jsonencode({"a" = 1})}', {}, "here")).toThrow(/here: cannot evaluate the Terraform expression/);
+    expect(() => terraformString("${var.missing}", {}, "here")).toThrow('here: variable "missing" has no value; set TF_VAR_missing');
+  });
+});
+
+describe("the lab target", () => {
+  const out = synth("lab");
+
+  test("applies platform first and the services after the broker", () => {
+    const order = stacksInOrder(out).map((s) => s.name);
+    expect(order[0]).toBe("orderlab-lab-platform");
+    expect(order.indexOf("orderlab-lab-services")).toBeGreaterThan(order.indexOf("orderlab-lab-messaging"));
+    expect(order.indexOf("orderlab-lab-loadtest")).toBeGreaterThan(order.indexOf("orderlab-lab-gateway"));
+  });
+
+  test("reads only types the applier knows, with Nomad's own ${...} intact and the passwords substituted", () => {
+    const resources = loadResources(out, PASSWORDS);
+    const types = [...new Set(resources.map((r) => r.type))].sort();
+    expect(types).toEqual(["consul_config_entry", "consul_config_entry_service_intentions", "nomad_job", "nomad_variable"]);
+    type JobDoc = { Job: { ID: string; TaskGroups: { Tasks: { Env?: Record<string, string> }[] }[] } };
+    const jobs = resources
+      .filter((r) => r.type === "nomad_job")
+      .map((r) => (JSON.parse(String(r.attributes.jobspec)) as JobDoc).Job);
+    const payment = jobs.find((j) => j.ID === "payment-service");
+    expect(payment?.TaskGroups[0]!.Tasks[0]!.Env?.PAYMENT_JOURNAL).toBe("${NOMAD_ALLOC_DIR}/data/payments.jsonl");
+    const variable = resources.find((r) => r.type === "nomad_variable" && r.attributes.path === "nomad/jobs/order-service");
+    expect(variable?.attributes.items).toEqual({
+      rabbitmq_order_service_username: "order-service",
+      rabbitmq_order_service_password: "pw-rabbitmq_order_service",
+    });
+  });
+
+  test("refuses to apply without every declared variable", () => {
+    const { rabbitmq_payment_service_password: _omitted, ...partial } = PASSWORDS;
+    expect(() => loadResources(out, partial)).toThrow('variable "rabbitmq_payment_service_password" has no value');
+  });
+});
+
+describe("the cluster target", () => {
+  test("is refused with the Vault resource types named", () => {
+    const out = synth("cluster");
+    const attempt = () => loadResources(out, PASSWORDS);
+    expect(attempt).toThrow(UnsupportedResourceError);
+    expect(attempt).toThrow(/vault_mount .*vault_kv_secret_v2|vault_kv_secret_v2.*vault_mount/);
+    expect(attempt).toThrow(/vault_policy/);
+  });
+
+  test("a stack with an unknown resource type names it", () => {
+    const out = mkdtempSync(join(tmpdir(), "orderlab-apply-unknown-"));
+    mkdirSync(join(out, "stacks", "s"), { recursive: true });
+    writeFileSync(join(out, "manifest.json"), JSON.stringify({ stacks: { s: { name: "s", dependencies: [], synthesizedStackPath: "stacks/s/cdk.tf.json" } } }));
+    writeFileSync(join(out, "stacks", "s", "cdk.tf.json"), JSON.stringify({ resource: { nomad_acl_policy: { p: { name: "x" } } } }));
+    expect(() => loadResources(out, {})).toThrow("the lab applier does not apply these resource types: nomad_acl_policy (s: p)");
+  });
+});
