@@ -30,19 +30,30 @@ import { REPO_ROOT, TSX } from "./lib/paths.js";
 
 const positive = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, but ${value} was provided`);
+  if (!(n > 0))
+    throw new InvalidArgumentError(`${name} must be a positive number, but ${value} was provided`);
   return n;
 };
 
 const options = new Command("bench")
   .description("measure RabbitMQ alone, bare Express, and the whole pipeline on this machine")
-  .option("--broker-port <port>", "AMQP port of the broker to reuse or start", positive("--broker-port"), 5672)
+  .option(
+    "--broker-port <port>",
+    "AMQP port of the broker to reuse or start",
+    positive("--broker-port"),
+    5672,
+  )
   .option("--raw-seconds <s>", "length of (a) and (b)", positive("--raw-seconds"), 10)
   .option("--step-seconds <s>", "length of each pipeline step", positive("--step-seconds"), 30)
   .option("--max-steps <n>", "pipeline steps at most", positive("--max-steps"), 7)
   .option("--start-rate <r>", "first pipeline rate, orders/s", positive("--start-rate"), 100)
   .option("--max-rate <r>", "highest pipeline rate tried, orders/s", positive("--max-rate"), 3200)
-  .option("--p99-limit-ms <ms>", "order-to-notification p99 limit; must be a bucket bound of the histogram", positive("--p99-limit-ms"), 250)
+  .option(
+    "--p99-limit-ms <ms>",
+    "order-to-notification p99 limit; must be a bucket bound of the histogram",
+    positive("--p99-limit-ms"),
+    250,
+  )
   .parse()
   .opts<{
     brokerPort: number;
@@ -72,7 +83,12 @@ const SAMPLE_EVENT: OrderCreated = {
   id: randomUUID(),
   orderId: randomUUID(),
   occurredAt: new Date().toISOString(),
-  data: { customerId: SAMPLE_ORDER.customerId, items: SAMPLE_ORDER.items, currency: "EUR", totalCents: 7087 },
+  data: {
+    customerId: SAMPLE_ORDER.customerId,
+    items: SAMPLE_ORDER.items,
+    currency: "EUR",
+    totalCents: 7087,
+  },
 };
 const EVENT_BODY = encodeEvent(SAMPLE_EVENT);
 const PREFETCH = 20;
@@ -94,7 +110,12 @@ const scratch = mkdtempSync(join(tmpdir(), "orderlab-bench-"));
 const { broker, started: startedBroker } = await useBroker(options.brokerPort, log);
 let pipeline: LocalPipeline | undefined;
 try {
-  log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
+  log(
+    `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "unknown CPU"}, ${(
+      totalmem() /
+      2 ** 30
+    ).toFixed(1)} GiB`,
+  );
   log(`order.created body: ${EVENT_BODY.length} bytes`);
   // Everything here shares the machine's cores with whatever else runs; say how busy it was.
   log(`load average at start: ${loadText()}`);
@@ -105,20 +126,41 @@ try {
   let raw: OneHopResult;
   try {
     log(`(a) RabbitMQ one hop for ${options.rawSeconds} s ...`);
-    raw = await rabbitmqOneHop({ url, body: EVENT_BODY, seconds: options.rawSeconds, maxMessages: 2_000_000, confirmWindow: 64, prefetch: PREFETCH });
+    raw = await rabbitmqOneHop({
+      url,
+      body: EVENT_BODY,
+      seconds: options.rawSeconds,
+      maxMessages: 2_000_000,
+      confirmWindow: 64,
+      prefetch: PREFETCH,
+    });
   } finally {
     await broker.deleteVhost(vhost);
   }
-  log(`    ${raw.consumed}/${raw.published} messages, ${raw.perSecond.toFixed(0)}/s, latency p50 ${raw.latencyMs.p50} ms p99 ${raw.latencyMs.p99} ms`);
+  log(
+    `    ${raw.consumed}/${raw.published} messages, ${raw.perSecond.toFixed(0)}/s, latency p50 ${
+      raw.latencyMs.p50
+    } ms p99 ${raw.latencyMs.p99} ms`,
+  );
 
   // (b)
   log(`(b) bare Express for ${options.rawSeconds} s ...`);
   const express = await bareExpress(options.rawSeconds);
-  log(`    ${express.perSecond.toFixed(0)} req/s, p50 ${express.p50} ms p99 ${express.p99} ms, ${express.non2xx} non-2xx, ${express.errors} errors`);
+  log(
+    `    ${express.perSecond.toFixed(0)} req/s, p50 ${express.p50} ms p99 ${express.p99} ms, ${
+      express.non2xx
+    } non-2xx, ${express.errors} errors`,
+  );
 
   // (c)
   log("(c) starting the pipeline (services' default settings) ...");
-  pipeline = await startLocalPipeline({ brokerPort: options.brokerPort, logDir: scratch, scrapeIntervalSeconds: 1, log, prometheus: false });
+  pipeline = await startLocalPipeline({
+    brokerPort: options.brokerPort,
+    logDir: scratch,
+    scrapeIntervalSeconds: 1,
+    log,
+    prometheus: false,
+  });
   const rssBefore = await rssPerService(pipeline);
   const steps = await searchRate(pipeline);
   const rssAfter = await rssPerService(pipeline);
@@ -126,44 +168,82 @@ try {
 
   log("");
   log("pipeline steps:");
-  log(table(
-    ["rate /s", "sent", "202", "notified", "dead-lettered", `≤ ${options.p99LimitMs} ms`, "e2e p99", "POST p50 / p99", "result"],
-    steps.map((s) => [
-      String(s.rate),
-      String(s.pace.sent),
-      String(s.accepted),
-      String(s.notified),
-      String(s.deadLettered),
-      `${(s.withinLimit * 100).toFixed(2)}%`,
-      s.p99Ms === null ? "n/a" : `${s.p99Ms.toFixed(0)} ms`,
-      `${s.pace.latencyMs.p50} / ${s.pace.latencyMs.p99} ms`,
-      s.pass ? "pass" : `fail: ${s.why}`,
-    ]),
-  ));
-  log("");
-  log(table(
-    ["measure", "rate", "latency p50 / p99", "conditions"],
-    [
-      ["(a) RabbitMQ one hop", `${raw.perSecond.toFixed(0)} msg/s`, `${raw.latencyMs.p50} / ${raw.latencyMs.p99} ms`, `persistent, confirms (window 64), manual acks, prefetch ${PREFETCH}, ${EVENT_BODY.length} B`],
-      ["(b) bare Express POST", `${express.perSecond.toFixed(0)} req/s`, `${express.p50} / ${express.p99} ms`, "autocannon, 64 connections, express.json()"],
+  log(
+    table(
       [
-        "(c) whole pipeline",
-        best ? `${best.rate} orders/s` : "none passed",
-        best?.p99Ms ? `e2e p99 ≈ ${best.p99Ms.toFixed(0)} ms` : "n/a",
-        `${options.stepSeconds} s open loop, no loss, e2e p99 < ${options.p99LimitMs} ms`,
+        "rate /s",
+        "sent",
+        "202",
+        "notified",
+        "dead-lettered",
+        `≤ ${options.p99LimitMs} ms`,
+        "e2e p99",
+        "POST p50 / p99",
+        "result",
       ],
-    ],
-  ));
+      steps.map((s) => [
+        String(s.rate),
+        String(s.pace.sent),
+        String(s.accepted),
+        String(s.notified),
+        String(s.deadLettered),
+        `${(s.withinLimit * 100).toFixed(2)}%`,
+        s.p99Ms === null ? "n/a" : `${s.p99Ms.toFixed(0)} ms`,
+        `${s.pace.latencyMs.p50} / ${s.pace.latencyMs.p99} ms`,
+        s.pass ? "pass" : `fail: ${s.why}`,
+      ]),
+    ),
+  );
+  log("");
+  log(
+    table(
+      ["measure", "rate", "latency p50 / p99", "conditions"],
+      [
+        [
+          "(a) RabbitMQ one hop",
+          `${raw.perSecond.toFixed(0)} msg/s`,
+          `${raw.latencyMs.p50} / ${raw.latencyMs.p99} ms`,
+          `persistent, confirms (window 64), manual acks, prefetch ${PREFETCH}, ${EVENT_BODY.length} B`,
+        ],
+        [
+          "(b) bare Express POST",
+          `${express.perSecond.toFixed(0)} req/s`,
+          `${express.p50} / ${express.p99} ms`,
+          "autocannon, 64 connections, express.json()",
+        ],
+        [
+          "(c) whole pipeline",
+          best ? `${best.rate} orders/s` : "none passed",
+          best?.p99Ms ? `e2e p99 ≈ ${best.p99Ms.toFixed(0)} ms` : "n/a",
+          `${options.stepSeconds} s open loop, no loss, e2e p99 < ${options.p99LimitMs} ms`,
+        ],
+      ],
+    ),
+  );
   if (best) {
-    log(`pipeline / RabbitMQ alone: ${((best.rate / raw.perSecond) * 100).toFixed(1)}%   pipeline / bare Express: ${((best.rate / express.perSecond) * 100).toFixed(1)}%`);
+    log(
+      `pipeline / RabbitMQ alone: ${((best.rate / raw.perSecond) * 100).toFixed(
+        1,
+      )}%   pipeline / bare Express: ${((best.rate / express.perSecond) * 100).toFixed(1)}%`,
+    );
   }
   log("");
-  log(table(
-    ["service", "RSS before", "RSS after"],
-    Object.keys(rssBefore).map((name) => [name, `${rssBefore[name]!.toFixed(1)} MiB`, `${(rssAfter[name] ?? 0).toFixed(1)} MiB`]),
-  ));
+  log(
+    table(
+      ["service", "RSS before", "RSS after"],
+      Object.keys(rssBefore).map((name) => [
+        name,
+        `${rssBefore[name]!.toFixed(1)} MiB`,
+        `${(rssAfter[name] ?? 0).toFixed(1)} MiB`,
+      ]),
+    ),
+  );
   log(`load average at the end: ${loadText()}`);
-  log(`\nbench took ${((Date.now() - startedAt) / 1000).toFixed(0)} s; broker ${startedBroker ? "started for the bench" : `reused on 127.0.0.1:${options.brokerPort}`}`);
+  log(
+    `\nbench took ${((Date.now() - startedAt) / 1000).toFixed(0)} s; broker ${
+      startedBroker ? "started for the bench" : `reused on 127.0.0.1:${options.brokerPort}`
+    }`,
+  );
 } finally {
   if (pipeline) await pipeline.stop();
   if (startedBroker) await broker.stop();
@@ -181,9 +261,14 @@ async function searchRate(p: LocalPipeline): Promise<Step[]> {
   while (steps.length < options.maxSteps) {
     // A failed step can leave a backlog; measuring the next rate on top of it would blame that
     // rate for the previous one's orders. Wait until everything accepted so far is notified.
-    const drained = await waitUntil(async () => (await pipelineCounters(p)).notified - initial.notified >= acceptedSoFar, 90_000);
+    const drained = await waitUntil(
+      async () => (await pipelineCounters(p)).notified - initial.notified >= acceptedSoFar,
+      90_000,
+    );
     if (!drained) {
-      log("    the pipeline did not drain the previous step's backlog within 90 s; stopping the search");
+      log(
+        "    the pipeline did not drain the previous step's backlog within 90 s; stopping the search",
+      );
       break;
     }
     const step = await runStep(p, rate);
@@ -192,8 +277,15 @@ async function searchRate(p: LocalPipeline): Promise<Step[]> {
     log(`    ${rate}/s: ${step.pass ? "pass" : `fail (${step.why})`}`);
     if (step.pass) low = rate;
     else high = rate;
-    const next = high === Number.POSITIVE_INFINITY ? Math.min(rate * 2, options.maxRate) : Math.round((low + high) / 2);
-    if (next === rate || (high !== Number.POSITIVE_INFINITY && high - low <= Math.max(10, low * 0.05))) break;
+    const next =
+      high === Number.POSITIVE_INFINITY
+        ? Math.min(rate * 2, options.maxRate)
+        : Math.round((low + high) / 2);
+    if (
+      next === rate ||
+      (high !== Number.POSITIVE_INFINITY && high - low <= Math.max(10, low * 0.05))
+    )
+      break;
     rate = next;
   }
   return steps;
@@ -220,21 +312,39 @@ async function runStep(p: LocalPipeline, rate: number): Promise<Step> {
   }
   const notified = after.notified - before.notified;
   const deadLettered = after.deadLettered - before.deadLettered;
-  const buckets = after.buckets.map((b, i) => ({ le: b.le, count: b.count - (before.buckets[i]?.count ?? 0) }));
+  const buckets = after.buckets.map((b, i) => ({
+    le: b.le,
+    count: b.count - (before.buckets[i]?.count ?? 0),
+  }));
   const total = buckets.at(-1)?.count ?? 0;
   const limit = buckets.find((b) => Math.abs(b.le - options.p99LimitMs / 1000) < 1e-9);
-  if (!limit) throw new Error(`--p99-limit-ms ${options.p99LimitMs} is not a bucket bound of order_to_notification_seconds`);
+  if (!limit)
+    throw new Error(
+      `--p99-limit-ms ${options.p99LimitMs} is not a bucket bound of order_to_notification_seconds`,
+    );
   const withinLimit = total === 0 ? 0 : limit.count / total;
   const problems = [
     pace.overwhelmed ? "in-flight cap hit" : "",
     pace.errors > 0 ? `${pace.errors} request errors` : "",
     accepted < pace.sent ? `${pace.sent - accepted} not accepted` : "",
-    pace.sent / pace.seconds < rate * 0.95 ? `only ${(pace.sent / pace.seconds).toFixed(0)}/s sent` : "",
+    pace.sent / pace.seconds < rate * 0.95
+      ? `only ${(pace.sent / pace.seconds).toFixed(0)}/s sent`
+      : "",
     notified < accepted ? `${accepted - notified} not notified 20 s after the step` : "",
     deadLettered > 0 ? `${deadLettered} dead-lettered` : "",
     withinLimit < 0.99 ? `p99 over ${options.p99LimitMs} ms` : "",
   ].filter(Boolean);
-  return { rate, pace, accepted, notified, deadLettered, p99Ms: quantile(buckets, 0.99), withinLimit, pass: problems.length === 0, why: problems.join(", ") };
+  return {
+    rate,
+    pace,
+    accepted,
+    notified,
+    deadLettered,
+    p99Ms: quantile(buckets, 0.99),
+    withinLimit,
+    pass: problems.length === 0,
+    why: problems.join(", "),
+  };
 }
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -254,7 +364,9 @@ interface Counters {
 }
 
 async function pipelineCounters(p: LocalPipeline): Promise<Counters> {
-  const texts = await Promise.all(Object.values(p.serviceUrls).map((u) => fetch(`${u}/metrics`).then((r) => r.text())));
+  const texts = await Promise.all(
+    Object.values(p.serviceUrls).map((u) => fetch(`${u}/metrics`).then((r) => r.text())),
+  );
   const notification = await fetch(`${p.notifyUrl}/metrics`).then((r) => r.text());
   const buckets = samples(notification, "order_to_notification_seconds_bucket").map((s) => ({
     le: s.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.labels.le),
@@ -263,7 +375,10 @@ async function pipelineCounters(p: LocalPipeline): Promise<Counters> {
   buckets.sort((a, b) => a.le - b.le);
   return {
     notified: sum(samples(notification, "order_to_notification_seconds_count")),
-    deadLettered: texts.reduce((total, t) => total + sum(samples(t, "messages_dead_lettered_total")), 0),
+    deadLettered: texts.reduce(
+      (total, t) => total + sum(samples(t, "messages_dead_lettered_total")),
+      0,
+    ),
     buckets,
   };
 }
@@ -312,12 +427,18 @@ function quantile(buckets: readonly { le: number; count: number }[], q: number):
   return null;
 }
 
-async function bareExpress(seconds: number): Promise<{ perSecond: number; p50: number; p99: number; non2xx: number; errors: number }> {
-  const child = spawn(TSX, [join(REPO_ROOT, "scripts", "bench", "bare-express.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+async function bareExpress(
+  seconds: number,
+): Promise<{ perSecond: number; p50: number; p99: number; non2xx: number; errors: number }> {
+  const child = spawn(TSX, [join(REPO_ROOT, "scripts", "bench", "bare-express.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`bare Express exited with code ${code}`)));
-      createInterface({ input: child.stdout }).once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
+      createInterface({ input: child.stdout }).once("line", (line) =>
+        resolve((JSON.parse(line) as { port: number }).port),
+      );
     });
     const result = await autocannon({
       url: `http://127.0.0.1:${port}/order`,
@@ -345,7 +466,10 @@ async function bareExpress(seconds: number): Promise<{ perSecond: number; p50: n
 
 function loadText(): string {
   const [one, five] = loadavg();
-  const busy = (one ?? 0) > cpus().length * 0.5 ? " (busy: other work competes for the cores, figures will be low)" : "";
+  const busy =
+    (one ?? 0) > cpus().length * 0.5
+      ? " (busy: other work competes for the cores, figures will be low)"
+      : "";
   return `${one?.toFixed(2)} (1 min), ${five?.toFixed(2)} (5 min) on ${cpus().length} cores${busy}`;
 }
 

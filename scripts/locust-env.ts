@@ -31,7 +31,9 @@ export interface LocustEnv {
 }
 
 /** Makes sure `.venv` holds the pinned Locust; returns where it is. */
-export async function ensureLocustEnv(log: (line: string) => void = () => undefined): Promise<LocustEnv> {
+export async function ensureLocustEnv(
+  log: (line: string) => void = () => undefined,
+): Promise<LocustEnv> {
   const wanted = createHash("sha256").update(readFileSync(REQUIREMENTS)).digest("hex");
   const current = existsSync(STAMP) ? readFileSync(STAMP, "utf8").trim() : undefined;
   let changed = false;
@@ -42,9 +44,13 @@ export async function ensureLocustEnv(log: (line: string) => void = () => undefi
       await run("python3", ["-m", "venv", VENV_DIR], { timeout: 120_000 });
     }
     log(`locust-env: installing ${REQUIREMENTS} from PyPI`);
-    await run(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", REQUIREMENTS], {
-      timeout: 600_000,
-    });
+    await run(
+      VENV_PYTHON,
+      ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", REQUIREMENTS],
+      {
+        timeout: 600_000,
+      },
+    );
     writeFileSync(STAMP, `${wanted}\n`);
     changed = true;
   }

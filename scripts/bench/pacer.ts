@@ -94,7 +94,10 @@ export async function paceOrders(options: PaceOptions): Promise<PaceResult> {
   await Promise.all(pending);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
+  const at = (q: number) =>
+    Math.round(
+      (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10,
+    ) / 10;
   return {
     sent,
     statuses,

@@ -62,18 +62,31 @@ export async function rabbitmqOneHop(options: OneHopOptions): Promise<OneHopResu
     await new Promise<void>((resolve, reject) => {
       let inFlight = 0;
       const pump = () => {
-        while (inFlight < options.confirmWindow && performance.now() < deadline && published < options.maxMessages) {
+        while (
+          inFlight < options.confirmWindow &&
+          performance.now() < deadline &&
+          published < options.maxMessages
+        ) {
           inFlight += 1;
           published += 1;
           publisher.publish(
             EXCHANGES.orders,
             ROUTING_KEYS.orderCreated,
             options.body,
-            { persistent: true, contentType: "application/json", headers: { "x-sent-at-ns": process.hrtime.bigint().toString() } },
+            {
+              persistent: true,
+              contentType: "application/json",
+              headers: { "x-sent-at-ns": process.hrtime.bigint().toString() },
+            },
             (error: unknown) => {
               inFlight -= 1;
-              if (error) reject(new Error("the broker did not confirm a message", { cause: error }));
-              else if (inFlight === 0 && (performance.now() >= deadline || published >= options.maxMessages)) resolve();
+              if (error)
+                reject(new Error("the broker did not confirm a message", { cause: error }));
+              else if (
+                inFlight === 0 &&
+                (performance.now() >= deadline || published >= options.maxMessages)
+              )
+                resolve();
               else pump();
             },
           );
@@ -87,9 +100,18 @@ export async function rabbitmqOneHop(options: OneHopOptions): Promise<OneHopResu
     }
     const seconds = ((lastConsumedAt || performance.now()) - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 100) / 100;
+    const at = (q: number) =>
+      Math.round(
+        (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 100,
+      ) / 100;
     await publisher.deleteQueue(QUEUE);
-    return { published, consumed, seconds, perSecond: consumed / seconds, latencyMs: { p50: at(0.5), p99: at(0.99) } };
+    return {
+      published,
+      consumed,
+      seconds,
+      perSecond: consumed / seconds,
+      latencyMs: { p50: at(0.5), p99: at(0.99) },
+    };
   } finally {
     await consumerConnection.close().catch(() => undefined);
     await publisherConnection.close().catch(() => undefined);

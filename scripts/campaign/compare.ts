@@ -8,12 +8,16 @@ import type { Summary } from "./summary.js";
 
 export function loadSummary(dir: string): Summary {
   const file = join(dir, "summary.json");
-  if (!existsSync(file)) throw new Error(`${dir} is not a campaign result folder: it has no summary.json`);
+  if (!existsSync(file))
+    throw new Error(`${dir} is not a campaign result folder: it has no summary.json`);
   return JSON.parse(readFileSync(file, "utf8")) as Summary;
 }
 
 /** The bars of the comparison chart: client-side latency figures, and rates. */
-export function comparisonBars(runs: readonly { label: string; summary: Summary }[]): { latency: ComparisonBar[]; rates: ComparisonBar[] } {
+export function comparisonBars(runs: readonly { label: string; summary: Summary }[]): {
+  latency: ComparisonBar[];
+  rates: ComparisonBar[];
+} {
   const latency: ComparisonBar[] = [];
   const rates: ComparisonBar[] = [];
   for (const { label, summary: s } of runs) {
@@ -32,19 +36,42 @@ export function comparisonBars(runs: readonly { label: string; summary: Summary 
   return { latency, rates };
 }
 
-export async function compareRuns(dirA: string, dirB: string, outDir: string): Promise<{ dir: string; table: string }> {
+export async function compareRuns(
+  dirA: string,
+  dirB: string,
+  outDir: string,
+): Promise<{ dir: string; table: string }> {
   const a = { label: `A ${basename(dirA)}`, summary: loadSummary(dirA) };
   const b = { label: `B ${basename(dirB)}`, summary: loadSummary(dirB) };
   const dir = join(outDir, `compare-${timestamp(new Date())}`);
   mkdirSync(dir, { recursive: true });
   const { latency, rates } = comparisonBars([a, b]);
   const title = `${a.summary.scenario} on ${a.summary.target} vs ${b.summary.scenario} on ${b.summary.target}`;
-  writeFileSync(join(dir, "comparison.png"), await renderPng(comparisonSpec(latency, rates, title)));
-  const table = comparisonMarkdown(basename(dirA), basename(dirB), comparisonRows(a.summary, b.summary));
+  writeFileSync(
+    join(dir, "comparison.png"),
+    await renderPng(comparisonSpec(latency, rates, title)),
+  );
+  const table = comparisonMarkdown(
+    basename(dirA),
+    basename(dirB),
+    comparisonRows(a.summary, b.summary),
+  );
   const verdicts = `Verdicts: A ${a.summary.verdict}, B ${b.summary.verdict}.`;
   writeFileSync(
     join(dir, "comparison.md"),
-    [`# ${title}`, "", `- A: \`${dirA}\``, `- B: \`${dirB}\``, "", verdicts, "", table, "", "![A vs B](comparison.png)", ""].join("\n"),
+    [
+      `# ${title}`,
+      "",
+      `- A: \`${dirA}\``,
+      `- B: \`${dirB}\``,
+      "",
+      verdicts,
+      "",
+      table,
+      "",
+      "![A vs B](comparison.png)",
+      "",
+    ].join("\n"),
   );
   return { dir, table };
 }

@@ -47,7 +47,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const { log } = options;
   const undo: (() => Promise<void>)[] = [];
   const stop = async () => {
-    for (const step of undo.reverse()) await step().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
+    for (const step of undo.reverse())
+      await step().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
     undo.length = 0;
   };
 
@@ -57,7 +58,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       undo.push(async () => {
         log(`stopping the RabbitMQ started on 127.0.0.1:${broker.amqpPort}`);
         await broker.stop();
-        if (broker.baseDir.startsWith(tmpdir())) rmSync(broker.baseDir, { recursive: true, force: true });
+        if (broker.baseDir.startsWith(tmpdir()))
+          rmSync(broker.baseDir, { recursive: true, force: true });
       });
     }
 
@@ -90,10 +92,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await Promise.race([
       waitUntil(() => names.every((n) => ports.has(n)), 60_000, "the services to listen"),
       services.firstExit.then(({ name, code }) => {
-        throw new Error(`${name} exited with code ${code} while starting; see ${options.logDir}/services.log`);
+        throw new Error(
+          `${name} exited with code ${code} while starting; see ${options.logDir}/services.log`,
+        );
       }),
     ]);
-    const serviceUrls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports.get(n)}`]));
+    const serviceUrls = Object.fromEntries(
+      names.map((n) => [n, `http://127.0.0.1:${ports.get(n)}`]),
+    );
     for (const url of Object.values(serviceUrls)) await waitForHttp(`${url}/ready`, 60_000);
     log(`services ready: ${names.map((n) => `${n} ${serviceUrls[n]}`).join(", ")}`);
 
@@ -136,7 +142,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 }
 
 /** The broker answering on `port`, or a new one started there (the dev broker's folder on 5672). */
-export async function useBroker(port: number, log: (line: string) => void): Promise<{ broker: LocalRabbitMq; started: boolean }> {
+export async function useBroker(
+  port: number,
+  log: (line: string) => void,
+): Promise<{ broker: LocalRabbitMq; started: boolean }> {
   const broker =
     port === 5672
       ? devBroker()
@@ -148,10 +157,13 @@ export async function useBroker(port: number, log: (line: string) => void): Prom
         });
   if (await isListening(port)) {
     log(`using the RabbitMQ that answers on 127.0.0.1:${port}`);
-    if (broker.baseDir.startsWith(tmpdir())) rmSync(broker.baseDir, { recursive: true, force: true });
+    if (broker.baseDir.startsWith(tmpdir()))
+      rmSync(broker.baseDir, { recursive: true, force: true });
     return { broker, started: false };
   }
-  log(`no broker on 127.0.0.1:${port}; starting RabbitMQ (Debian package) with its Prometheus plugin`);
+  log(
+    `no broker on 127.0.0.1:${port}; starting RabbitMQ (Debian package) with its Prometheus plugin`,
+  );
   await broker.start();
   return { broker, started: true };
 }
@@ -172,7 +184,8 @@ export function freePort(): Promise<number> {
 async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -26,9 +26,16 @@ export interface ScrapeTarget {
 }
 
 /** prometheus.yml for static targets and the project's rule files. */
-export function prometheusConfig(targets: readonly ScrapeTarget[], ruleFiles: readonly string[], scrapeIntervalSeconds: number): string {
+export function prometheusConfig(
+  targets: readonly ScrapeTarget[],
+  ruleFiles: readonly string[],
+  scrapeIntervalSeconds: number,
+): string {
   return stringify({
-    global: { scrape_interval: `${scrapeIntervalSeconds}s`, evaluation_interval: `${scrapeIntervalSeconds}s` },
+    global: {
+      scrape_interval: `${scrapeIntervalSeconds}s`,
+      evaluation_interval: `${scrapeIntervalSeconds}s`,
+    },
     rule_files: [...ruleFiles],
     scrape_configs: targets.map((t) => ({
       job_name: t.job,
@@ -79,9 +86,13 @@ export class LocalPrometheus {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     this.child = child;
-    child.stderr?.on("data", (chunk: Buffer) => this.options.log(`[prometheus] ${chunk.toString("utf8").trimEnd()}`));
+    child.stderr?.on("data", (chunk: Buffer) =>
+      this.options.log(`[prometheus] ${chunk.toString("utf8").trimEnd()}`),
+    );
     const exited = new Promise<never>((_, reject) =>
-      child.once("exit", (code) => reject(new Error(`prometheus exited with code ${code} while starting`))),
+      child.once("exit", (code) =>
+        reject(new Error(`prometheus exited with code ${code} while starting`)),
+      ),
     );
     await Promise.race([waitForHttp(`${this.url}/-/ready`, 30_000), exited]);
     await this.waitForFirstScrapes(30_000);
@@ -95,7 +106,9 @@ export class LocalPrometheus {
       const up = await client.query("count(up == 1)", Date.now() / 1000).catch(() => []);
       if ((up[0]?.value ?? 0) >= this.options.targets.length) return;
       if (Date.now() > deadline) {
-        this.options.log(`Prometheus: not every target answered within ${timeoutMs} ms; see ${this.url}/targets`);
+        this.options.log(
+          `Prometheus: not every target answered within ${timeoutMs} ms; see ${this.url}/targets`,
+        );
         return;
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -135,7 +148,14 @@ export interface Series {
 interface ApiAnswer {
   status: string;
   error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] };
+  data?: {
+    resultType: string;
+    result: {
+      metric: Record<string, string>;
+      value?: [number, string];
+      values?: [number, string][];
+    }[];
+  };
 }
 
 /** The HTTP API of a Prometheus, under `baseUrl` (`http://127.0.0.1:9090` or `.../prometheus`). */
@@ -147,21 +167,40 @@ export class PrometheusClient {
     const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
     const body = (await response.json()) as ApiAnswer;
     if (!response.ok || body.status !== "success") {
-      throw new Error(`Prometheus ${path} ${params.query} answered ${response.status}: ${body.error ?? "no error text"}`);
+      throw new Error(
+        `Prometheus ${path} ${params.query} answered ${response.status}: ${
+          body.error ?? "no error text"
+        }`,
+      );
     }
     return body.data;
   }
 
-  async queryRange(query: string, start: number, end: number, stepSeconds: number): Promise<Series[]> {
-    const data = await this.get("query_range", { query, start: String(start), end: String(end), step: String(stepSeconds) });
+  async queryRange(
+    query: string,
+    start: number,
+    end: number,
+    stepSeconds: number,
+  ): Promise<Series[]> {
+    const data = await this.get("query_range", {
+      query,
+      start: String(start),
+      end: String(end),
+      step: String(stepSeconds),
+    });
     return (data?.result ?? []).map((r) => ({
       labels: r.metric,
-      points: (r.values ?? []).map(([t, v]) => [t, Number(v)] as const).filter(([, v]) => Number.isFinite(v)),
+      points: (r.values ?? [])
+        .map(([t, v]) => [t, Number(v)] as const)
+        .filter(([, v]) => Number.isFinite(v)),
     }));
   }
 
   /** Instant query; one value per series (NaN kept out). */
-  async query(query: string, time: number): Promise<{ labels: Record<string, string>; value: number }[]> {
+  async query(
+    query: string,
+    time: number,
+  ): Promise<{ labels: Record<string, string>; value: number }[]> {
     const data = await this.get("query", { query, time: String(time) });
     return (data?.result ?? [])
       .map((r) => ({ labels: r.metric, value: Number(r.value?.[1]) }))
@@ -174,7 +213,8 @@ export function rangeQueries(w: string, vhost: string): Record<string, string> {
   const traffic = `route!~"${OPERATIONAL_ROUTES}"`;
   const latency = (q: number) =>
     `histogram_quantile(${q}, sum by (service, le) (rate(http_request_duration_seconds_bucket{${traffic}}[${w}])))`;
-  const e2e = (q: number) => `histogram_quantile(${q}, sum by (le) (rate(order_to_notification_seconds_bucket[${w}])))`;
+  const e2e = (q: number) =>
+    `histogram_quantile(${q}, sum by (le) (rate(order_to_notification_seconds_bucket[${w}])))`;
   return {
     httpRequestsPerSecond: `sum by (service) (rate(http_request_duration_seconds_count{${traffic}}[${w}]))`,
     ordersAcceptedPerSecond: `sum(rate(orders_accepted_total[${w}]))`,
@@ -204,7 +244,10 @@ export interface CollectOptions {
 }
 
 /** Reads every range query over the run window. */
-export async function collectSeries(client: PrometheusClient, options: CollectOptions): Promise<{ step: number; window: string; data: RangeData }> {
+export async function collectSeries(
+  client: PrometheusClient,
+  options: CollectOptions,
+): Promise<{ step: number; window: string; data: RangeData }> {
   const span = Math.max(1, options.end - options.start);
   const step = Math.max(options.scrapeIntervalSeconds, Math.ceil(span / 300));
   const window = `${Math.max(4 * options.scrapeIntervalSeconds, 2 * step)}s`;
@@ -227,21 +270,39 @@ export function deltaExpr(selector: string, by: string, span: string): string {
 }
 
 /** Whole-run figures: counter deltas over the run window, plus maxima read from the range data. */
-export async function collectFigures(client: PrometheusClient, options: CollectOptions, data: RangeData): Promise<PrometheusFigures> {
+export async function collectFigures(
+  client: PrometheusClient,
+  options: CollectOptions,
+  data: RangeData,
+): Promise<PrometheusFigures> {
   const seconds = Math.max(1, Math.ceil(options.end - options.start));
   const span = `${seconds}s`;
   const traffic = `route!~"${OPERATIONAL_ROUTES}"`;
   const at = options.end;
   const perSecond = async (selector: string) =>
     Object.fromEntries(
-      (await client.query(deltaExpr(selector, "service", span), at)).map((r) => [r.labels.service ?? "", round3(r.value / (options.runSeconds ?? seconds))]),
+      (await client.query(deltaExpr(selector, "service", span), at)).map((r) => [
+        r.labels.service ?? "",
+        round3(r.value / (options.runSeconds ?? seconds)),
+      ]),
     );
   const httpLatencyMs: Record<string, Percentiles> = {};
-  const httpBuckets = deltaExpr(`http_request_duration_seconds_bucket{${traffic}}`, "service, le", span);
-  for (const [key, q] of [["p50", 0.5], ["p95", 0.95], ["p99", 0.99]] as const) {
+  const httpBuckets = deltaExpr(
+    `http_request_duration_seconds_bucket{${traffic}}`,
+    "service, le",
+    span,
+  );
+  for (const [key, q] of [
+    ["p50", 0.5],
+    ["p95", 0.95],
+    ["p99", 0.99],
+  ] as const) {
     for (const r of await client.query(`histogram_quantile(${q}, ${httpBuckets})`, at)) {
       const service = r.labels.service ?? "";
-      httpLatencyMs[service] = { ...(httpLatencyMs[service] ?? { p50: null, p95: null, p99: null }), [key]: round3(r.value * 1000) };
+      httpLatencyMs[service] = {
+        ...(httpLatencyMs[service] ?? { p50: null, p95: null, p99: null }),
+        [key]: round3(r.value * 1000),
+      };
     }
   }
   const e2eBuckets = deltaExpr("order_to_notification_seconds_bucket", "le", span);
@@ -249,17 +310,25 @@ export async function collectFigures(client: PrometheusClient, options: CollectO
     const [row] = await client.query(`histogram_quantile(${q}, ${e2eBuckets})`, at);
     return row ? round3(row.value * 1000) : null;
   };
-  const dead = await client.query(`sum(${deltaExpr("messages_dead_lettered_total", "service, queue, reason", span)})`, at);
+  const dead = await client.query(
+    `sum(${deltaExpr("messages_dead_lettered_total", "service, queue, reason", span)})`,
+    at,
+  );
 
   return {
     httpRequestsPerSecond: await perSecond(`http_request_duration_seconds_count{${traffic}}`),
     messagesConsumedPerSecond: await perSecond("messages_consumed_total"),
     httpLatencyMs,
     orderToNotificationMs: { p50: await e2e(0.5), p95: await e2e(0.95), p99: await e2e(0.99) },
-    queueDepthMax: Object.fromEntries((data.queueDepth ?? []).map((s) => [s.labels.queue ?? "", maxOf(s)])),
+    queueDepthMax: Object.fromEntries(
+      (data.queueDepth ?? []).map((s) => [s.labels.queue ?? "", maxOf(s)]),
+    ),
     deadLettered: Math.round(dead[0]?.value ?? 0),
     cpuCores: Object.fromEntries(
-      (data.cpuCores ?? []).map((s) => [s.labels.service ?? "", { mean: round3(meanOf(s)), max: round3(maxOf(s)) }]),
+      (data.cpuCores ?? []).map((s) => [
+        s.labels.service ?? "",
+        { mean: round3(meanOf(s)), max: round3(maxOf(s)) },
+      ]),
     ),
     memoryMiB: Object.fromEntries(
       (data.memoryBytes ?? []).map((s) => [
@@ -271,14 +340,22 @@ export async function collectFigures(client: PrometheusClient, options: CollectO
 }
 
 /** Bucket counts of the order-to-notification histogram over the run (not cumulative). */
-export async function e2eHistogram(client: PrometheusClient, options: CollectOptions): Promise<{ le: string; count: number }[]> {
+export async function e2eHistogram(
+  client: PrometheusClient,
+  options: CollectOptions,
+): Promise<{ le: string; count: number }[]> {
   const span = `${Math.max(1, Math.ceil(options.end - options.start))}s`;
-  const rows = await client.query(deltaExpr("order_to_notification_seconds_bucket", "le", span), options.end);
+  const rows = await client.query(
+    deltaExpr("order_to_notification_seconds_bucket", "le", span),
+    options.end,
+  );
   return bucketCounts(rows.map((r) => ({ le: r.labels.le ?? "+Inf", cumulative: r.value })));
 }
 
 /** Turns cumulative histogram buckets into per-bucket counts, ordered by upper bound. */
-export function bucketCounts(buckets: readonly { le: string; cumulative: number }[]): { le: string; count: number }[] {
+export function bucketCounts(
+  buckets: readonly { le: string; cumulative: number }[],
+): { le: string; count: number }[] {
   const bound = (le: string) => (le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le));
   const sorted = [...buckets].sort((a, b) => bound(a.le) - bound(b.le));
   let previous = 0;

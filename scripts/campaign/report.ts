@@ -17,13 +17,24 @@ export function reportMarkdown(s: Summary, files: { csvPrefix: string; html: str
   const p = s.prometheus;
   lines.push(`# Campaign \`${s.scenario}\` on \`${s.target}\`: ${s.verdict.toUpperCase()}`, "");
   lines.push(`${s.description}`, "");
-  lines.push(`- Run: ${s.startedAt} → ${s.endedAt} (${s.durationSeconds} s), peak ${s.locust.peakUsers} users`);
+  lines.push(
+    `- Run: ${s.startedAt} → ${s.endedAt} (${s.durationSeconds} s), peak ${s.locust.peakUsers} users`,
+  );
   lines.push(`- Target: ${s.host} (notifications from ${s.notifyHost})`);
   lines.push(`- Prometheus: ${s.prometheusUrl ?? "not available"}`);
-  lines.push(`- Locust: \`${files.csvPrefix}_stats.csv\`, \`${files.csvPrefix}_stats_history.csv\`, \`${files.html}\``, "");
+  lines.push(
+    `- Locust: \`${files.csvPrefix}_stats.csv\`, \`${files.csvPrefix}_stats_history.csv\`, \`${files.html}\``,
+    "",
+  );
 
-  lines.push("## Verdict", "", "| Check | Limit | Measured | Result |", "| --- | --- | --- | --- |");
-  for (const c of s.checks) lines.push(`| ${c.name} | ${c.limit} | ${c.actual} | ${c.ok ? "pass" : "**fail**"} |`);
+  lines.push(
+    "## Verdict",
+    "",
+    "| Check | Limit | Measured | Result |",
+    "| --- | --- | --- | --- |",
+  );
+  for (const c of s.checks)
+    lines.push(`| ${c.name} | ${c.limit} | ${c.actual} | ${c.ok ? "pass" : "**fail**"} |`);
   lines.push("");
 
   lines.push("## Figures", "");
@@ -38,20 +49,34 @@ export function reportMarkdown(s: Summary, files: { csvPrefix: string; html: str
   lines.push(
     `- ${s.e2e.followed} orders followed to notification, ${s.e2e.failed} not notified in time; ` +
       `order-to-notification p50 / p95 / p99 client side: ${pct(s.e2e.latencyMs)}` +
-      (p ? `, server side (notification-service histogram): ${pct(p.orderToNotificationMs)}.` : "."),
+      (p
+        ? `, server side (notification-service histogram): ${pct(p.orderToNotificationMs)}.`
+        : "."),
   );
   if (p) {
     lines.push(`- Messages dead-lettered during the run: ${p.deadLettered}.`, "");
-    lines.push("| Service | HTTP req/s | Deliveries/s | HTTP p50 / p95 / p99 | CPU mean / peak (cores) | RSS peak / end (MiB) |");
+    lines.push(
+      "| Service | HTTP req/s | Deliveries/s | HTTP p50 / p95 / p99 | CPU mean / peak (cores) | RSS peak / end (MiB) |",
+    );
     lines.push("| --- | --- | --- | --- | --- | --- |");
-    const services = [...new Set([...Object.keys(p.httpRequestsPerSecond), ...Object.keys(p.cpuCores), ...Object.keys(p.memoryMiB)])].sort();
+    const services = [
+      ...new Set([
+        ...Object.keys(p.httpRequestsPerSecond),
+        ...Object.keys(p.cpuCores),
+        ...Object.keys(p.memoryMiB),
+      ]),
+    ].sort();
     for (const name of services) {
       const cpu = p.cpuCores[name];
       const mem = p.memoryMiB[name];
       lines.push(
-        `| ${name} | ${num(p.httpRequestsPerSecond[name])} | ${num(p.messagesConsumedPerSecond[name])} | ` +
+        `| ${name} | ${num(p.httpRequestsPerSecond[name])} | ${num(
+          p.messagesConsumedPerSecond[name],
+        )} | ` +
           `${p.httpLatencyMs[name] ? pct(p.httpLatencyMs[name]) : "n/a"} | ` +
-          `${cpu ? `${num(cpu.mean, 2)} / ${num(cpu.max, 2)}` : "n/a"} | ${mem ? `${num(mem.max)} / ${num(mem.last)}` : "n/a"} |`,
+          `${cpu ? `${num(cpu.mean, 2)} / ${num(cpu.max, 2)}` : "n/a"} | ${
+            mem ? `${num(mem.max)} / ${num(mem.last)}` : "n/a"
+          } |`,
       );
     }
     lines.push("");
@@ -62,12 +87,24 @@ export function reportMarkdown(s: Summary, files: { csvPrefix: string; html: str
       lines.push("");
     }
   } else {
-    lines.push("- Prometheus could not be read: server-side figures, queue depth and resources are missing.", "");
+    lines.push(
+      "- Prometheus could not be read: server-side figures, queue depth and resources are missing.",
+      "",
+    );
   }
 
-  lines.push("## Requests", "", "| Type | Name | Requests | Failures | req/s | p50 / p95 / p99 | max |", "| --- | --- | --- | --- | --- | --- | --- |");
+  lines.push(
+    "## Requests",
+    "",
+    "| Type | Name | Requests | Failures | req/s | p50 / p95 / p99 | max |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
   for (const e of s.locust.entries) {
-    lines.push(`| ${e.type} | ${e.name} | ${e.requests} | ${e.failures} | ${e.requestsPerSecond} | ${pct(e.latencyMs)} | ${ms(e.maxMs)} |`);
+    lines.push(
+      `| ${e.type} | ${e.name} | ${e.requests} | ${e.failures} | ${e.requestsPerSecond} | ${pct(
+        e.latencyMs,
+      )} | ${ms(e.maxMs)} |`,
+    );
   }
   lines.push("");
 
@@ -89,7 +126,12 @@ export interface ComparisonRow {
 }
 
 export function comparisonRows(a: Summary, b: Summary): ComparisonRow[] {
-  const row = (figure: string, unit: string, better: "lower" | "higher", pick: (s: Summary) => number | null | undefined): ComparisonRow => ({
+  const row = (
+    figure: string,
+    unit: string,
+    better: "lower" | "higher",
+    pick: (s: Summary) => number | null | undefined,
+  ): ComparisonRow => ({
     figure,
     unit,
     better,
@@ -122,11 +164,23 @@ export function change(a: number | null, b: number | null): string {
   return `${delta >= 0 ? "+" : ""}${delta.toFixed(1)}%`;
 }
 
-export function comparisonMarkdown(labelA: string, labelB: string, rows: readonly ComparisonRow[]): string {
-  const fmt = (v: number | null, unit: string) => (v === null ? "n/a" : `${v}${unit && unit !== "/s" ? ` ${unit}` : unit}`);
-  const lines = [`| Figure | A: ${labelA} | B: ${labelB} | B vs A | Better |`, "| --- | --- | --- | --- | --- |"];
+export function comparisonMarkdown(
+  labelA: string,
+  labelB: string,
+  rows: readonly ComparisonRow[],
+): string {
+  const fmt = (v: number | null, unit: string) =>
+    v === null ? "n/a" : `${v}${unit && unit !== "/s" ? ` ${unit}` : unit}`;
+  const lines = [
+    `| Figure | A: ${labelA} | B: ${labelB} | B vs A | Better |`,
+    "| --- | --- | --- | --- | --- |",
+  ];
   for (const r of rows) {
-    lines.push(`| ${r.figure} | ${fmt(r.a, r.unit)} | ${fmt(r.b, r.unit)} | ${change(r.a, r.b)} | ${r.better} |`);
+    lines.push(
+      `| ${r.figure} | ${fmt(r.a, r.unit)} | ${fmt(r.b, r.unit)} | ${change(r.a, r.b)} | ${
+        r.better
+      } |`,
+    );
   }
   return lines.join("\n");
 }

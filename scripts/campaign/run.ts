@@ -21,7 +21,14 @@ import {
 } from "./charts.js";
 import { startLocalPipeline, type LocalPipeline } from "./local-pipeline.js";
 import { parseHistoryCsv, parseStatsCsv, type HistoryRow } from "./locust-csv.js";
-import { PrometheusClient, collectFigures, collectSeries, e2eHistogram, waitForHttp, type RangeData } from "./prometheus.js";
+import {
+  PrometheusClient,
+  collectFigures,
+  collectSeries,
+  e2eHistogram,
+  waitForHttp,
+  type RangeData,
+} from "./prometheus.js";
 import { CHART_FILES, reportMarkdown } from "./report.js";
 import { loadScenarios, scenarioSeconds, type ScenarioName } from "./scenarios.js";
 import { LOCUST_NAMES, computeSummary, type PrometheusFigures, type Summary } from "./summary.js";
@@ -61,7 +68,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const plannedSeconds = options.durationSeconds ?? scenarioSeconds(scenario);
   const dir = join(options.outDir, `${options.scenario}-${timestamp(new Date())}`);
   mkdirSync(dir, { recursive: true });
-  log(`campaign ${options.scenario} on ${options.target}: ${scenario.description} (${plannedSeconds} s) → ${dir}`);
+  log(
+    `campaign ${options.scenario} on ${options.target}: ${scenario.description} (${plannedSeconds} s) → ${dir}`,
+  );
 
   const locust = await ensureLocustEnv(log);
   let pipeline: LocalPipeline | undefined;
@@ -72,7 +81,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     let vhost: string;
     let scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 2;
     if (options.target === "local") {
-      pipeline = await startLocalPipeline({ brokerPort: options.brokerPort ?? 5672, logDir: dir, scrapeIntervalSeconds, log });
+      pipeline = await startLocalPipeline({
+        brokerPort: options.brokerPort ?? 5672,
+        logDir: dir,
+        scrapeIntervalSeconds,
+        log,
+      });
       host = pipeline.orderUrl;
       notifyHost = pipeline.notifyUrl;
       prometheusUrl = pipeline.prometheusUrl;
@@ -86,7 +100,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       // The lab's Prometheus scrapes every 5 s (stacks/config.ts, prometheus.scrapeIntervalSeconds).
       scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 5;
       await waitForHttp(`${prometheusUrl}/-/ready`, 10_000).catch((error: unknown) => {
-        throw new Error(`the lab does not answer at ${labUrl} (is it deployed?): ${(error as Error).message}`);
+        throw new Error(
+          `the lab does not answer at ${labUrl} (is it deployed?): ${(error as Error).message}`,
+        );
       });
     }
 
@@ -123,9 +139,20 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       series = collected.data;
       figures = await collectFigures(client, window, series);
       buckets = await e2eHistogram(client, window);
-      writeFileSync(join(dir, "prometheus.json"), `${JSON.stringify({ window, step: collected.step, rateWindow: collected.window, buckets, series }, null, 1)}\n`);
+      writeFileSync(
+        join(dir, "prometheus.json"),
+        `${JSON.stringify(
+          { window, step: collected.step, rateWindow: collected.window, buckets, series },
+          null,
+          1,
+        )}\n`,
+      );
     } catch (error) {
-      log(`Prometheus could not be read (${(error as Error).message}); the report will lack server-side figures`);
+      log(
+        `Prometheus could not be read (${
+          (error as Error).message
+        }); the report will lack server-side figures`,
+      );
     }
 
     const stats = parseStatsCsv(readIfExists(join(dir, "locust_stats.csv")));
@@ -150,35 +177,54 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     writeFileSync(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
 
     const start = window.start;
-    const pick = (type: string, name: string) => history.filter((r) => r.type === type && r.name === name);
-    const e2eRow = stats.find((r) => r.type === LOCUST_NAMES.e2e.type && r.name === LOCUST_NAMES.e2e.name);
-    const orderService = (list: RangeData[string] | undefined) => list?.find((s) => s.labels.service === "order-service");
+    const pick = (type: string, name: string) =>
+      history.filter((r) => r.type === type && r.name === name);
+    const e2eRow = stats.find(
+      (r) => r.type === LOCUST_NAMES.e2e.type && r.name === LOCUST_NAMES.e2e.name,
+    );
+    const orderService = (list: RangeData[string] | undefined) =>
+      list?.find((s) => s.labels.service === "order-service");
     const charts: [string, Spec][] = [
       [
         CHART_FILES.latency,
         latencySpec(
-          latencyPoints(pick(LOCUST_NAMES.order.type, LOCUST_NAMES.order.name), {
-            p50: orderService(series.httpP50),
-            p95: orderService(series.httpP95),
-            p99: orderService(series.httpP99),
-          }, start),
+          latencyPoints(
+            pick(LOCUST_NAMES.order.type, LOCUST_NAMES.order.name),
+            {
+              p50: orderService(series.httpP50),
+              p95: orderService(series.httpP95),
+              p99: orderService(series.httpP99),
+            },
+            start,
+          ),
         ),
       ],
       [
         CHART_FILES.throughput,
         throughputSpec(
-          throughputPoints(aggregatedHistory(history), {
-            "orders accepted/s": series.ordersAcceptedPerSecond ?? [],
-            "deliveries/s": series.messagesConsumedPerSecond ?? [],
-          }, start),
+          throughputPoints(
+            aggregatedHistory(history),
+            {
+              "orders accepted/s": series.ordersAcceptedPerSecond ?? [],
+              "deliveries/s": series.messagesConsumedPerSecond ?? [],
+            },
+            start,
+          ),
         ),
       ],
       [CHART_FILES.e2e, e2eSpec(buckets, e2eRow?.percentiles ?? {})],
       [CHART_FILES.queueDepth, queueDepthSpec(queueDepthPoints(series.queueDepth ?? [], start))],
     ];
     for (const [file, spec] of charts) writeFileSync(join(dir, file), await renderPng(spec));
-    writeFileSync(join(dir, "report.md"), `${reportMarkdown(summary, { csvPrefix: "locust", html: "locust.html" })}\n`);
-    log(`verdict: ${summary.verdict}; ${summary.locust.requests} requests, ${summary.orders.placed} orders; report: ${join(dir, "report.md")}`);
+    writeFileSync(
+      join(dir, "report.md"),
+      `${reportMarkdown(summary, { csvPrefix: "locust", html: "locust.html" })}\n`,
+    );
+    log(
+      `verdict: ${summary.verdict}; ${summary.locust.requests} requests, ${
+        summary.orders.placed
+      } orders; report: ${join(dir, "report.md")}`,
+    );
     return { dir, summary };
   } finally {
     if (pipeline) {
@@ -226,7 +272,9 @@ async function runLocust(run: LocustRun): Promise<number | null> {
         ...process.env,
         ORDERLAB_SCENARIO: run.scenario,
         NOTIFY_HOST: run.notifyHost,
-        ...(run.durationSeconds === undefined ? {} : { ORDERLAB_DURATION: String(run.durationSeconds) }),
+        ...(run.durationSeconds === undefined
+          ? {}
+          : { ORDERLAB_DURATION: String(run.durationSeconds) }),
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -268,7 +316,9 @@ function progressLine(run: LocustRun, elapsed: number): string {
   if (!last) return `${head}  starting`;
   return (
     `${head}  users ${last.users}  ${last.requestsPerSecond.toFixed(1)} req/s  ` +
-    `${last.totalRequests} requests, ${last.totalFailures} failed  p95 ${last.percentiles["95%"] ?? "-"} ms`
+    `${last.totalRequests} requests, ${last.totalFailures} failed  p95 ${
+      last.percentiles["95%"] ?? "-"
+    } ms`
   );
 }
 

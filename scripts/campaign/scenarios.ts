@@ -58,7 +58,9 @@ export function parseDuration(text: string): number {
   if (/^\d+(\.\d+)?$/.test(trimmed)) return positive(Number(trimmed), text);
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== trimmed) {
-    throw new Error(`--duration must look like 90, 90s, 5m or 1h30m, but ${JSON.stringify(text)} was provided`);
+    throw new Error(
+      `--duration must look like 90, 90s, 5m or 1h30m, but ${JSON.stringify(text)} was provided`,
+    );
   }
   const unit = { h: 3600, m: 60, s: 1 } as const;
   return positive(
@@ -68,6 +70,7 @@ export function parseDuration(text: string): number {
 }
 
 function positive(seconds: number, text: string): number {
-  if (!(seconds > 0)) throw new Error(`--duration must be positive, but ${JSON.stringify(text)} was provided`);
+  if (!(seconds > 0))
+    throw new Error(`--duration must be positive, but ${JSON.stringify(text)} was provided`);
   return seconds;
 }

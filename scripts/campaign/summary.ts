@@ -81,20 +81,33 @@ export interface Summary extends Omit<RunMeta, "locustExitCode"> {
     readonly peakUsers: number;
     readonly entries: readonly EntrySummary[];
   };
-  readonly orders: { readonly placed: number; readonly failed: number; readonly perSecond: number; readonly latencyMs: Percentiles };
-  readonly e2e: { readonly followed: number; readonly failed: number; readonly latencyMs: Percentiles };
+  readonly orders: {
+    readonly placed: number;
+    readonly failed: number;
+    readonly perSecond: number;
+    readonly latencyMs: Percentiles;
+  };
+  readonly e2e: {
+    readonly followed: number;
+    readonly failed: number;
+    readonly latencyMs: Percentiles;
+  };
   readonly prometheus: PrometheusFigures | null;
   readonly checks: readonly Check[];
   readonly verdict: "pass" | "fail";
 }
 
-const percentile = (row: StatsRow | undefined, key: string): number | null => row?.percentiles[key] ?? null;
+const percentile = (row: StatsRow | undefined, key: string): number | null =>
+  row?.percentiles[key] ?? null;
 
 export function percentilesOf(row: StatsRow | undefined): Percentiles {
   return { p50: percentile(row, "50%"), p95: percentile(row, "95%"), p99: percentile(row, "99%") };
 }
 
-function find(rows: readonly StatsRow[], which: { type: string; name: string }): StatsRow | undefined {
+function find(
+  rows: readonly StatsRow[],
+  which: { type: string; name: string },
+): StatsRow | undefined {
   return rows.find((r) => r.type === which.type && r.name === which.name);
 }
 
@@ -118,7 +131,12 @@ export interface ThresholdInputs {
 export function evaluateThresholds(inputs: ThresholdInputs, thresholds: Thresholds): Check[] {
   const ms = (v: number | null) => (v === null ? "none" : `${v} ms`);
   const checks: Check[] = [
-    { name: "requests made", limit: "> 0", actual: String(inputs.requests), ok: inputs.requests > 0 },
+    {
+      name: "requests made",
+      limit: "> 0",
+      actual: String(inputs.requests),
+      ok: inputs.requests > 0,
+    },
     {
       name: "failure ratio",
       limit: `<= ${thresholds.max_failure_ratio}`,
@@ -129,7 +147,10 @@ export function evaluateThresholds(inputs: ThresholdInputs, thresholds: Threshol
       name: "POST /order p95",
       limit: `<= ${thresholds.max_order_p95_ms} ms`,
       actual: ms(inputs.orderP95Ms),
-      ok: inputs.orders > 0 && inputs.orderP95Ms !== null && inputs.orderP95Ms <= thresholds.max_order_p95_ms,
+      ok:
+        inputs.orders > 0 &&
+        inputs.orderP95Ms !== null &&
+        inputs.orderP95Ms <= thresholds.max_order_p95_ms,
     },
   ];
   if (inputs.followed > 0) {
@@ -161,7 +182,10 @@ export function computeSummary(
   const requests = total?.requests ?? 0;
   const failures = total?.failures ?? 0;
   const failureRatio = requests > 0 ? failures / requests : 0;
-  const durationSeconds = Math.max(0, (Date.parse(meta.endedAt) - Date.parse(meta.startedAt)) / 1000);
+  const durationSeconds = Math.max(
+    0,
+    (Date.parse(meta.endedAt) - Date.parse(meta.startedAt)) / 1000,
+  );
   const checks = evaluateThresholds(
     {
       requests,
@@ -204,7 +228,11 @@ export function computeSummary(
       perSecond: round(order?.requestsPerSecond ?? 0, 2),
       latencyMs: percentilesOf(order),
     },
-    e2e: { followed: e2e?.requests ?? 0, failed: e2e?.failures ?? 0, latencyMs: percentilesOf(e2e) },
+    e2e: {
+      followed: e2e?.requests ?? 0,
+      failed: e2e?.failures ?? 0,
+      latencyMs: percentilesOf(e2e),
+    },
     prometheus,
     checks,
     verdict: checks.every((c) => c.ok) ? "pass" : "fail",

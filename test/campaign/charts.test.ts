@@ -41,9 +41,13 @@ async function expectPng(png: Buffer): Promise<void> {
 
 describe("charts", () => {
   test("latency percentiles over time render to a PNG", async () => {
-    const points = latencyPoints([history(1, 5, "/order", "POST"), history(2, 5, "/order", "POST")], {
-      p95: series({ service: "order-service" }, [0.01, 0.012]),
-    }, START);
+    const points = latencyPoints(
+      [history(1, 5, "/order", "POST"), history(2, 5, "/order", "POST")],
+      {
+        p95: series({ service: "order-service" }, [0.01, 0.012]),
+      },
+      START,
+    );
 
     expect(points.filter((p) => p.source === "server (Prometheus)")).toEqual([
       { t: 0, ms: 10, percentile: "p95", source: "server (Prometheus)" },
@@ -53,10 +57,16 @@ describe("charts", () => {
   });
 
   test("throughput vs users keeps Locust's total next to the Prometheus rates", async () => {
-    const data = throughputPoints([history(1, 5), history(2, 10)], { "orders accepted/s": [series({}, [3, 4])] }, START);
+    const data = throughputPoints(
+      [history(1, 5), history(2, 10)],
+      { "orders accepted/s": [series({}, [3, 4])] },
+      START,
+    );
 
     expect(data.users.map((u) => u.value)).toEqual([5, 10]);
-    expect(new Set(data.rates.map((r) => r.series))).toEqual(new Set(["orders accepted/s", "HTTP requests/s (Locust)"]));
+    expect(new Set(data.rates.map((r) => r.series))).toEqual(
+      new Set(["orders accepted/s", "HTTP requests/s (Locust)"]),
+    );
     await expectPng(await renderPng(throughputSpec(data)));
   });
 
@@ -78,7 +88,10 @@ describe("charts", () => {
   });
 
   test("queue depth renders, also when RabbitMQ gave no series", async () => {
-    const points = queueDepthPoints([series({ queue: "payment-service.order-created" }, [0, 4, 1])], START);
+    const points = queueDepthPoints(
+      [series({ queue: "payment-service.order-created" }, [0, 4, 1])],
+      START,
+    );
 
     expect(points.map((p) => p.value)).toEqual([0, 4, 1]);
     await expectPng(await renderPng(queueDepthSpec(points)));
@@ -122,7 +135,11 @@ describe("prometheus queries", () => {
   });
 
   test("the generated config scrapes every target and loads the rule files", () => {
-    const yaml = prometheusConfig([{ job: "order-service", address: "127.0.0.1:3100" }], ["/rules/http.yml"], 2);
+    const yaml = prometheusConfig(
+      [{ job: "order-service", address: "127.0.0.1:3100" }],
+      ["/rules/http.yml"],
+      2,
+    );
 
     expect(yaml).toContain("scrape_interval: 2s");
     expect(yaml).toContain("- /rules/http.yml");

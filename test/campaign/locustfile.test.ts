@@ -19,14 +19,17 @@ describe("locustfile", () => {
     expect(stderr).toBe("");
   });
 
-  test.each(["smoke", "baseline", "step", "spike", "soak", ""])("loads both personas with ORDERLAB_SCENARIO=%j", async (scenario) => {
-    const { stdout } = await run(env.locust, ["-f", LOCUSTFILE, "--list"], {
-      env: { ...process.env, ORDERLAB_SCENARIO: scenario },
-    });
+  test.each(["smoke", "baseline", "step", "spike", "soak", ""])(
+    "loads both personas with ORDERLAB_SCENARIO=%j",
+    async (scenario) => {
+      const { stdout } = await run(env.locust, ["-f", LOCUSTFILE, "--list"], {
+        env: { ...process.env, ORDERLAB_SCENARIO: scenario },
+      });
 
-    expect(stdout).toContain("OrderPlacer");
-    expect(stdout).toContain("OrderFollower");
-  });
+      expect(stdout).toContain("OrderPlacer");
+      expect(stdout).toContain("OrderFollower");
+    },
+  );
 
   test("fails if ORDERLAB_SCENARIO names no scenario", async () => {
     const failure = await run(env.locust, ["-f", LOCUSTFILE, "--list"], {
@@ -37,6 +40,8 @@ describe("locustfile", () => {
     );
 
     expect(failure?.code).not.toBe(0);
-    expect(failure?.stderr).toContain("ORDERLAB_SCENARIO must be one of smoke, baseline, step, spike, soak, manual, but 'stress'");
+    expect(failure?.stderr).toContain(
+      "ORDERLAB_SCENARIO must be one of smoke, baseline, step, spike, soak, manual, but 'stress'",
+    );
   });
 });

@@ -25,7 +25,20 @@ describe("smoke campaign on the local pipeline", () => {
   beforeAll(async () => {
     const result = await run(
       TSX,
-      ["scripts/campaign.ts", "--scenario", "smoke", "--target", "local", "--duration", "15", "--broker-port", BROKER_PORT, "--out", out, "--no-progress"],
+      [
+        "scripts/campaign.ts",
+        "--scenario",
+        "smoke",
+        "--target",
+        "local",
+        "--duration",
+        "15",
+        "--broker-port",
+        BROKER_PORT,
+        "--out",
+        out,
+        "--no-progress",
+      ],
       { cwd: REPO_ROOT, timeout: 220_000, maxBuffer: 16 * 2 ** 20 },
     );
     stdout = result.stdout;
@@ -44,7 +57,12 @@ describe("smoke campaign on the local pipeline", () => {
   });
 
   test("keeps Locust's CSV files and HTML report", () => {
-    for (const file of ["locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.html"]) {
+    for (const file of [
+      "locust_stats.csv",
+      "locust_stats_history.csv",
+      "locust_failures.csv",
+      "locust.html",
+    ]) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     expect(readFileSync(join(dir, "locust_stats.csv"), "utf8")).toContain("POST,/order,");
@@ -64,8 +82,14 @@ describe("smoke campaign on the local pipeline", () => {
     expect(summary.prometheus!.messagesConsumedPerSecond["payment-service"]).toBeGreaterThan(0);
     expect(summary.prometheus!.orderToNotificationMs.p95).toBeGreaterThan(0);
     expect(summary.prometheus!.deadLettered).toBe(0);
-    expect(Object.keys(summary.prometheus!.queueDepthMax)).toContain("payment-service.order-created");
-    expect(Object.keys(summary.prometheus!.memoryMiB).sort()).toEqual(["notification-service", "order-service", "payment-service"]);
+    expect(Object.keys(summary.prometheus!.queueDepthMax)).toContain(
+      "payment-service.order-created",
+    );
+    expect(Object.keys(summary.prometheus!.memoryMiB).sort()).toEqual([
+      "notification-service",
+      "order-service",
+      "payment-service",
+    ]);
   });
 
   test("draws the four charts as PNG files", () => {

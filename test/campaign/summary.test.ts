@@ -1,7 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { parseCsv, parseHistoryCsv, parseStatsCsv } from "../../scripts/campaign/locust-csv.js";
 import { loadScenarios, parseDuration, scenarioSeconds } from "../../scripts/campaign/scenarios.js";
-import { computeSummary, evaluateThresholds, type RunMeta } from "../../scripts/campaign/summary.js";
+import {
+  computeSummary,
+  evaluateThresholds,
+  type RunMeta,
+} from "../../scripts/campaign/summary.js";
 
 const STATS = `Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
 GET,/notify/[orderId],13,0,2,1.65,1.16,2.75,197.3,1.62,0.0,2,2,2,2,2,3,3,3,3,3,3
@@ -67,8 +71,16 @@ describe("summary", () => {
     expect(summary.durationSeconds).toBe(8);
     expect(summary.locust).toMatchObject({ requests: 65, failures: 1, peakUsers: 5 });
     expect(summary.locust.failureRatio).toBeCloseTo(1 / 65, 6);
-    expect(summary.orders).toMatchObject({ placed: 42, failed: 1, latencyMs: { p50: 7, p95: 29, p99: 98 } });
-    expect(summary.e2e).toMatchObject({ followed: 7, failed: 0, latencyMs: { p50: 38, p95: 62, p99: 62 } });
+    expect(summary.orders).toMatchObject({
+      placed: 42,
+      failed: 1,
+      latencyMs: { p50: 7, p95: 29, p99: 98 },
+    });
+    expect(summary.e2e).toMatchObject({
+      followed: 7,
+      failed: 0,
+      latencyMs: { p50: 38, p95: 62, p99: 62 },
+    });
     expect(summary.locust.entries.map((e) => e.name)).not.toContain("Aggregated");
   });
 
@@ -76,19 +88,34 @@ describe("summary", () => {
     const summary = computeSummary(meta({ locustExitCode: 1 }), parseStatsCsv(STATS), [], null);
 
     expect(summary.verdict).toBe("fail");
-    expect(summary.checks.find((c) => c.name === "locust exit code")).toMatchObject({ ok: false, actual: "1" });
+    expect(summary.checks.find((c) => c.name === "locust exit code")).toMatchObject({
+      ok: false,
+      actual: "1",
+    });
   });
 
   test("fails if there are no CSV rows at all", () => {
     const summary = computeSummary(meta(), [], [], null);
 
     expect(summary.verdict).toBe("fail");
-    expect(summary.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["requests made", "failure ratio", "POST /order p95"]);
+    expect(summary.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      "requests made",
+      "failure ratio",
+      "POST /order p95",
+    ]);
   });
 });
 
 describe("thresholds", () => {
-  const good = { requests: 100, failureRatio: 0, orders: 80, orderP95Ms: 40, followed: 10, e2eP95Ms: 90, locustExitCode: 0 };
+  const good = {
+    requests: 100,
+    failureRatio: 0,
+    orders: 80,
+    orderP95Ms: 40,
+    followed: 10,
+    e2eP95Ms: 90,
+    locustExitCode: 0,
+  };
 
   test("every check passes within the limits", () => {
     const checks = evaluateThresholds(good, THRESHOLDS);
@@ -114,7 +141,10 @@ describe("thresholds", () => {
   });
 
   test("a limit reached exactly still passes", () => {
-    const checks = evaluateThresholds({ ...good, failureRatio: 0.05, orderP95Ms: 500, e2eP95Ms: 1000 }, THRESHOLDS);
+    const checks = evaluateThresholds(
+      { ...good, failureRatio: 0.05, orderP95Ms: 500, e2eP95Ms: 1000 },
+      THRESHOLDS,
+    );
 
     expect(checks.every((c) => c.ok)).toBe(true);
   });
