@@ -165,13 +165,16 @@ export class PrometheusClient {
   private async get(path: string, params: Record<string, string>): Promise<ApiAnswer["data"]> {
     const url = `${this.baseUrl}/api/v1/${path}?${new URLSearchParams(params)}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    const body = (await response.json()) as ApiAnswer;
-    if (!response.ok || body.status !== "success") {
-      throw new Error(
-        `Prometheus ${path} ${params.query} answered ${response.status}: ${
-          body.error ?? "no error text"
-        }`,
-      );
+    const text = await response.text();
+    let body: ApiAnswer | undefined;
+    try {
+      body = JSON.parse(text) as ApiAnswer;
+    } catch {
+      // Not Prometheus answering (a proxy's 404 page, for one): say what came back instead.
+    }
+    if (!response.ok || body?.status !== "success") {
+      const reason = body?.error ?? text.slice(0, 120).trim();
+      throw new Error(`Prometheus ${path} at ${this.baseUrl} answered ${response.status}: ${reason}`);
     }
     return body.data;
   }
