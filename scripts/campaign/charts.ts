@@ -227,7 +227,7 @@ export function e2eSpec(
     data: { values },
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "ms", type: "quantitative", title: "milliseconds" },
+      x: { field: "ms", type: "quantitative", title: "milliseconds", scale: { zero: true } },
       y: {
         field: "percentile",
         type: "quantitative",
