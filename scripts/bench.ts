@@ -13,7 +13,7 @@
  *
  *   npm run bench [-- --broker-port 5672 --step-seconds 30 --max-steps 7]
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -117,6 +117,7 @@ try {
     ).toFixed(1)} GiB`,
   );
   log(`order.created body: ${EVENT_BODY.length} bytes`);
+  log(`services: ${servicesRevision()}`);
   // Everything here shares the machine's cores with whatever else runs; say how busy it was.
   log(`load average at start: ${loadText()}`);
 
@@ -461,6 +462,20 @@ async function bareExpress(
       child.kill("SIGTERM");
       await exited;
     }
+  }
+}
+
+/** The commit the services run from, and whether the working tree changes them (they run from it). */
+function servicesRevision(): string {
+  try {
+    const git = (args: string[]) =>
+      execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = git(["status", "--porcelain", "--", "services", "contract"]) !== "";
+    return `${git(["rev-parse", "--short", "HEAD"])}${
+      dirty ? " plus uncommitted changes under services/ or contract/" : ""
+    }`;
+  } catch {
+    return "unknown (not a git checkout)";
   }
 }
 
