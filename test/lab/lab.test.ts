@@ -3,7 +3,7 @@
  * applied to them (scripts/lab/apply.ts), and the pipeline driven through Traefik.
  *
  * beforeAll runs `lab up` (reusing a running lab); the last test runs `lab down` and checks
- * nothing is left, unless ORDERLAB_KEEP_LAB=1 keeps the lab running for a look afterwards.
+ * nothing is left. To look around afterwards, run `npm run lab` again.
  * Measurements (tools ensure, up to healthy, restart) are printed, not asserted.
  */
 import { spawnSync } from "node:child_process";
@@ -18,7 +18,6 @@ import { OUT_DIR, REPO_DIR, down, ensureTools, labSecrets, unhealthy, up, type U
 import { cacheRoot } from "../../scripts/lab/tools.js";
 import { isListening } from "../../scripts/lib/local-rabbitmq.js";
 
-const KEEP = process.env.ORDERLAB_KEEP_LAB === "1";
 const settings = labSettings({ ORDERLAB_REPO_DIR: REPO_DIR });
 const PUBLIC = settings.traefik.publicUrl;
 const SERVICES = ["order-service", "payment-service", "notification-service"] as const;
@@ -123,7 +122,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // A failure before the last test must not leave the lab running.
-  if (!KEEP && (agentPid("nomad") !== undefined || agentPid("consul") !== undefined || labProcesses().length > 0)) {
+  if (agentPid("nomad") !== undefined || agentPid("consul") !== undefined || labProcesses().length > 0) {
     await down({ log: (line) => console.log(line) });
   }
   console.log(`[measure] summary ${JSON.stringify(measurements)}`);
@@ -449,7 +448,7 @@ describe("lab", () => {
     expect(journal.split("\n").filter((line) => line.includes(`"paid"`) && line.includes(orderId))).toHaveLength(1);
   });
 
-  test.skipIf(KEEP)("lab down deregisters everything and leaves no process or listener behind", async () => {
+  test("lab down deregisters everything and leaves no process or listener behind", async () => {
     // destroy first, so the agents can still be asked what is left
     const variables = labSecrets();
     const result = spawnSync("npx", ["--no-install", "tsx", "scripts/lab/apply.ts", "destroy", "--out", OUT_DIR], {
