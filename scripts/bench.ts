@@ -247,7 +247,10 @@ try {
   );
 } finally {
   if (pipeline) await pipeline.stop();
-  if (startedBroker) await broker.stop();
+  if (startedBroker) {
+    await broker.stop();
+    if (broker.baseDir.startsWith(tmpdir())) rmSync(broker.baseDir, { recursive: true, force: true });
+  }
   rmSync(scratch, { recursive: true, force: true });
 }
 
