@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need and is missing, then returns quickly on later runs:
-#   - Debian packages: rabbitmq-server (the broker), prometheus (promtool), docker-compose (to
-#     parse docker-compose.yml); apt-get needs root, as on the project's machines.
+#   - Debian packages: rabbitmq-server (the broker), prometheus (promtool and the campaigns'
+#     Prometheus), docker-compose (to parse docker-compose.yml), python3-venv where Python lacks
+#     it (Locust's virtual environment); apt-get needs root, as on the project's machines.
 #   - npm dependencies from package-lock.json, when node_modules is missing or older than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ missing=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# Locust's virtual environment (npm run locust:env) needs the venv module.
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
