@@ -4,25 +4,18 @@
  * still end in bounded time, and a 503 must not be an order the broker takes anyway once the
  * alarm clears.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { QUEUES } from "../../contract/index.js";
-import type { LocalRabbitMq } from "../../scripts/lib/local-rabbitmq.js";
-import { testBroker, uniqueVhost } from "../support/broker.js";
+import { useTestBroker, uniqueVhost } from "../support/broker.js";
 import { postJson, sampleOrder, sleep, waitFor } from "../support/http.js";
 import { startPipeline, type Pipeline } from "../support/pipeline.js";
 
-let broker: LocalRabbitMq;
+const broker = useTestBroker();
 let pipeline: Pipeline | undefined;
-
-beforeAll(async () => {
-  broker = testBroker();
-  await broker.start();
-}, 120_000);
 
 afterAll(async () => {
   await broker.ctl(["set_vm_memory_high_watermark", "0.4"]).catch(() => undefined);
   await pipeline?.stop();
-  await broker.stop();
 });
 
 test("while the broker blocks publishers, POSTs answer 503 in bounded time and those orders are not taken later", async () => {

@@ -9,29 +9,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { connect, type ChannelModel } from "amqplib";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { EXCHANGES, METRICS, QUEUES, ROUTING_KEYS, deadLetterQueueOf } from "../../contract/index.js";
 import { EVENT_VERSION, type OrderCreated } from "../../services/lib/events/schemas.js";
-import type { LocalRabbitMq } from "../../scripts/lib/local-rabbitmq.js";
-import { testBroker, uniqueVhost } from "../support/broker.js";
+import { useTestBroker, uniqueVhost } from "../support/broker.js";
 import { getJson, metricValue, postJson, sampleOrder, sleep, waitFor } from "../support/http.js";
 import { startPipeline, type Pipeline } from "../support/pipeline.js";
 
 const run = promisify(execFile);
 
-let broker: LocalRabbitMq;
+const broker = useTestBroker();
 let pipeline: Pipeline | undefined;
 let vhost: string;
 let amqpUrl: string;
-
-beforeAll(async () => {
-  broker = testBroker();
-  await broker.start();
-}, 120_000);
-
-afterAll(async () => {
-  await broker.stop();
-});
 
 async function freshPipeline(options: Parameters<typeof startPipeline>[1] = {}): Promise<Pipeline> {
   vhost = uniqueVhost("pipeline");

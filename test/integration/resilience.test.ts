@@ -2,25 +2,14 @@
  * The broker going away under load: restarted, frozen, or cutting a connection while confirms
  * are pending. No service exits, no request hangs, and every order answered 202 is notified.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import type { LocalRabbitMq } from "../../scripts/lib/local-rabbitmq.js";
-import { testBroker, uniqueVhost } from "../support/broker.js";
+import { afterEach, describe, expect, test } from "vitest";
+import { useTestBroker, uniqueVhost } from "../support/broker.js";
 import { getJson, postJson, sampleOrder, sleep, waitFor } from "../support/http.js";
 import { startPipeline, type Pipeline } from "../support/pipeline.js";
 
-let broker: LocalRabbitMq;
+const broker = useTestBroker();
 let pipeline: Pipeline | undefined;
 let vhost: string;
-
-beforeAll(async () => {
-  broker = testBroker();
-  await broker.start();
-}, 120_000);
-
-afterAll(async () => {
-  broker.thaw();
-  await broker.stop();
-});
 
 afterEach(async () => {
   broker.thaw();

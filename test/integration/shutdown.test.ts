@@ -7,23 +7,13 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { connect } from "amqplib";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { EXCHANGES, QUEUES, ROUTING_KEYS } from "../../contract/index.js";
-import type { LocalRabbitMq } from "../../scripts/lib/local-rabbitmq.js";
 import { REPO_ROOT, TSX } from "../../scripts/lib/paths.js";
-import { testBroker, uniqueVhost } from "../support/broker.js";
+import { useTestBroker, uniqueVhost } from "../support/broker.js";
 import { waitFor } from "../support/http.js";
 
-let broker: LocalRabbitMq;
-
-beforeAll(async () => {
-  broker = testBroker();
-  await broker.start();
-}, 120_000);
-
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = useTestBroker();
 
 test("SIGTERM lets payment-service finish the payment in flight, then exit 0", async () => {
   // GIVEN a payment-service process whose payments take 1.5 s
