@@ -65,10 +65,10 @@ export function answerClientErrorsWithJson(server: Server): void {
     }
     const [status, reason, code, message] =
       error.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "Request Header Fields Too Large", ERROR_CODES.validation, "request headers are larger than 16 KB"]
+        ? [431, "Request Header Fields Too Large", ERROR_CODES.headersTooLarge, "request headers are larger than 16 KB"]
         : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? [408, "Request Timeout", ERROR_CODES.malformedJson, "the request was not received in time"]
-          : [400, "Bad Request", ERROR_CODES.malformedJson, "the request is not valid HTTP/1.1"];
+          ? [408, "Request Timeout", ERROR_CODES.timeout, "the request was not received in time"]
+          : [400, "Bad Request", ERROR_CODES.badHttp, "the request is not valid HTTP/1.1"];
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
