@@ -159,8 +159,13 @@ describe.each(TARGETS)("%s target", (target) => {
     for (const s of services(target)) {
       expect({ service: s.Name, problems: traefikTagProblems(s.Tags ?? []) }).toEqual({ service: s.Name, problems: [] });
       for (const tag of s.Tags ?? []) {
-        const router = /^traefik\.http\.(?:routers|services)\.([^.=]+)\./.exec(tag);
-        if (router) expect(router[1]).not.toContain(".");
+        // the name is everything between `routers.`/`services.` and the option key, dots included
+        const key = tag.split("=")[0]!;
+        if (!key.startsWith("traefik.http.")) continue;
+        const named = /^traefik\.http\.(?:routers|services)\.(.+)\.(?:rule|entrypoints|service|middlewares|priority|loadbalancer\..+)$/.exec(key);
+        expect({ tag, name: named?.[1] }).toEqual({ tag, name: expect.stringMatching(/^[a-z0-9-]+$/) });
+        // with no services.* tags, Traefik's only service for a registration is named after it
+        if (/^traefik\.http\.routers\.[^=]+\.service$/.test(key)) expect(tag).toBe(`${key}=${s.Name}`);
       }
     }
   });
