@@ -19,7 +19,7 @@ import {
   rabbitmqConf,
 } from "./templates.js";
 import { APP_SERVICES, BROKER_ACCOUNTS, BROKER_ADMIN_ACCOUNT, METRICS_TAG, PLATFORM, brokerSecretName } from "./topology.js";
-import { secretSource, vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess, vaultIdentities } from "./vault-access.js";
 
 /** Consul tag of the AMQP registration; services look the broker up as `amqp.rabbitmq`. */
 export const AMQP_TAG = "amqp";
@@ -60,6 +60,7 @@ export function rabbitmqJob(settings: PlatformSettings): Job {
     ],
     Resources: resources(r.provisionResources),
     Vault: vaultAccess(settings, PLATFORM.rabbitmq),
+    Identities: vaultIdentities(settings),
     Lifecycle: { Hook: "poststart", Sidecar: false },
   };
 

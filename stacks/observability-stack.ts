@@ -24,7 +24,7 @@ import * as providers from "./providers.js";
 import { WEB_ENTRYPOINT } from "./services-stack.js";
 import { consulTargetsFile, grafanaEnv, verbatimFile } from "./templates.js";
 import { GRAFANA_ADMIN_SECRET, METRICS_TAG, PLATFORM, PUBLIC_ROUTES, SCRAPE_TARGETS } from "./topology.js";
-import { secretSource, vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess, vaultIdentities } from "./vault-access.js";
 
 const routeOf = (service: string): string => {
   const route = PUBLIC_ROUTES.find((r) => r.service === service);
@@ -113,6 +113,7 @@ export function grafanaJob(settings: PlatformSettings): Job {
       ...grafanaFiles("dashboards").map((f) => verbatimFile(f.content, `local/dashboards/${f.name}`, "noop")),
     ],
     vault: vaultAccess(settings, PLATFORM.grafana),
+    identities: vaultIdentities(settings),
     resources: g.resources,
   });
 }

@@ -17,7 +17,7 @@ import * as providers from "./providers.js";
 import { AMQP_TAG } from "./messaging-stack.js";
 import { brokerUrlEnv } from "./templates.js";
 import { METRICS_TAG, brokerSecretName } from "./topology.js";
-import { secretSource, vaultAccess } from "./vault-access.js";
+import { secretSource, vaultAccess, vaultIdentities } from "./vault-access.js";
 
 /** Name of Traefik's public entrypoint. */
 export const WEB_ENTRYPOINT = "web";
@@ -94,6 +94,7 @@ export function applicationJob(settings: PlatformSettings, key: ServiceKey): Job
       }),
     ],
     vault: vaultAccess(settings, service.name),
+    identities: vaultIdentities(settings),
     resources: own.resources,
   });
 }

@@ -136,6 +136,8 @@ export interface Task {
   readonly Templates?: readonly Template[];
   readonly Resources: Resources;
   readonly Vault?: Vault;
+  /** Workload identities besides the default one, e.g. `vault_default` for Vault. */
+  readonly Identities?: readonly WorkloadIdentity[];
   readonly Lifecycle?: Lifecycle;
   readonly KillTimeout?: Nanoseconds;
   readonly Leader?: boolean;
@@ -173,6 +175,24 @@ export interface Vault {
   readonly Role?: string;
   readonly ChangeMode: "restart" | "signal" | "noop";
   readonly Env?: boolean;
+}
+
+/**
+ * A signed identity Nomad gives a task. Nomad 1.7+ logs a task with a `vault` block in to Vault
+ * with the identity named `vault_<cluster>` (`vault_default`); unless the servers set
+ * `vault.default_identity`, the job itself must declare it, with the audience Vault's JWT roles
+ * are bound to.
+ *
+ * @see https://developer.hashicorp.com/nomad/docs/job-specification/identity
+ */
+/** Name of the identity a task presents to the default Vault cluster. */
+export const VAULT_DEFAULT_IDENTITY = "vault_default";
+
+export interface WorkloadIdentity {
+  readonly Name: string;
+  readonly Audience: readonly string[];
+  readonly TTL: Nanoseconds;
+  readonly ChangeMode?: "noop" | "restart" | "signal";
 }
 
 export interface Lifecycle {

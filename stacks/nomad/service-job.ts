@@ -3,8 +3,8 @@
  * health-gated rolling updates. The application services, Traefik, Prometheus and Grafana are
  * all of this kind; the broker adds a provisioning task through `extraTasks`.
  */
-import type { Job, Resources, Task, Template, Vault } from "./model.js";
-import { seconds } from "./model.js";
+import type { Job, Resources, Task, Template, Vault, WorkloadIdentity } from "./model.js";
+import { seconds, VAULT_DEFAULT_IDENTITY } from "./model.js";
 import {
   DEFAULT_LIFECYCLE,
   consulService,
@@ -62,6 +62,12 @@ export interface ServiceJobProps {
    * @default - the task gets no Vault token
    */
   readonly vault?: Vault;
+  /**
+   * Workload identities of the main task. A `vault` block with a `Role` needs `vault_default`.
+   *
+   * @default - only Nomad's default identity
+   */
+  readonly identities?: readonly WorkloadIdentity[];
   readonly resources: ResourceProps;
   /**
    * Health-check, restart, reschedule and update timing.
@@ -102,6 +108,7 @@ export function serviceJob(props: ServiceJobProps): Job {
     ...(props.templates && props.templates.length > 0 ? { Templates: [...props.templates] } : {}),
     Resources: resources(props.resources),
     ...(props.vault ? { Vault: props.vault } : {}),
+    ...(props.identities && props.identities.length > 0 ? { Identities: [...props.identities] } : {}),
     KillTimeout: seconds(10),
     Leader: true,
   };
@@ -211,7 +218,24 @@ const SERVICE_JOB_RULES: readonly Rule<ServiceJobProps>[] = [
     (p) => !p.vault || (p.vault.Policies !== undefined) !== (p.vault.Role !== undefined),
     () => "`vault` must set exactly one of Policies (token mode) or Role (workload identity)",
   ),
+  requires(
+    "VaultRoleWithoutIdentity",
+    (p) => tasksMissingVaultIdentity(p).length === 0,
+    (p) =>
+      `tasks with a vault \`Role\` must declare the "${VAULT_DEFAULT_IDENTITY}" identity Nomad logs in to Vault with, ` +
+      `but ${tasksMissingVaultIdentity(p).map((t) => `"${t}"`).join(", ")} lack it`,
+  ),
 ];
+
+function tasksMissingVaultIdentity(p: ServiceJobProps): string[] {
+  const tasks = [
+    { name: p.name, vault: p.vault, identities: p.identities },
+    ...(p.extraTasks ?? []).map((t) => ({ name: t.Name, vault: t.Vault, identities: t.Identities })),
+  ];
+  return tasks
+    .filter((t) => t.vault?.Role !== undefined && !(t.identities ?? []).some((i) => i.Name === VAULT_DEFAULT_IDENTITY))
+    .map((t) => t.name);
+}
 
 const TEMPLATE_RULES: readonly Rule<Template>[] = [
   requires(

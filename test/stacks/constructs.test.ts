@@ -107,6 +107,28 @@ describe("serviceJob validation", () => {
     );
     expect(error.code).toBe("AmbiguousVault");
   });
+
+  test("fails if a vault role comes without the vault_default identity, naming the task", () => {
+    // GIVEN a main task and a poststart task that both log in to Vault with a role
+    const vault = { Role: "r", ChangeMode: "restart" } as const;
+    const sidecar = {
+      Name: "setup",
+      Driver: "raw_exec",
+      Config: { command: "/bin/true" },
+      Resources: { CPU: 50, MemoryMB: 32 },
+      Vault: vault,
+    };
+    const identity = { Name: "vault_default", Audience: ["vault.io"], TTL: 3600e9 };
+
+    // THEN each task without the identity is named
+    const error = failure(() => serviceJob({ ...baseProps, vault, identities: [identity], extraTasks: [sidecar] }));
+    expect(error.code).toBe("VaultRoleWithoutIdentity");
+    expect(error.message).toContain('but "setup" lack it');
+
+    // AND the job builds once every such task has it
+    const job = serviceJob({ ...baseProps, vault, identities: [identity], extraTasks: [{ ...sidecar, Identities: [identity] }] });
+    expect(job.TaskGroups[0]?.Tasks[0]?.Identities).toEqual([identity]);
+  });
 });
 
 describe("parameterizedBatchJob validation", () => {

@@ -32,6 +32,8 @@ const group = (job: Job) => {
   return job.TaskGroups[0]!;
 };
 const mainTask = (job: Job): Task => group(job).Tasks.find((t) => t.Name === job.Name)!;
+/** The identity Nomad 1.7+ logs a task in to Vault with; the JWT roles are bound to its audience. */
+const VAULT_IDENTITY = { Name: "vault_default", Audience: ["vault.io"], TTL: 3600e9 };
 const services = (t: Target): Service[] =>
   Object.values(targets[t].jobs).flatMap((job) => job.TaskGroups.flatMap((g) => g.Services ?? []));
 
@@ -171,16 +173,18 @@ describe.each(TARGETS)("%s target", (target) => {
   });
 
   test("the vault block follows the target's secrets store and integration mode", () => {
-    for (const name of APP.map((s) => s.name)) {
-      const vault = mainTask(jobs[name]!).Vault;
+    for (const name of [...APP.map((s) => s.name), ...(jobs[PLATFORM.grafana] ? [PLATFORM.grafana] : [])]) {
+      const { Vault: vault, Identities: identities } = mainTask(jobs[name]!);
       // the lab has no Vault: its tasks read Nomad Variables and carry no vault block
-      expect({ name, vault }).toEqual({
+      expect({ name, vault, identities }).toEqual({
         name,
         vault: target === "lab" ? undefined : { Role: `nomad-${name}`, ChangeMode: "restart" },
+        // a role alone gets no token: Nomad logs in with the vault_default identity
+        identities: target === "lab" ? undefined : [VAULT_IDENTITY],
       });
     }
     if (target === "lab") {
-      for (const text of Object.values(json)) expect(text).not.toMatch(/"Vault"\s*:/);
+      for (const text of Object.values(json)) expect(text).not.toMatch(/"(Vault|Identities)"\s*:/);
     }
   });
 
@@ -228,6 +232,7 @@ describe.each(TARGETS)("%s target", (target) => {
     expect(script?.EmbeddedTmpl).toContain("set_permissions");
     expect(script?.EmbeddedTmpl).toContain("delete_user guest");
     expect(provision?.Vault).toEqual(target === "lab" ? undefined : { Role: "nomad-rabbitmq", ChangeMode: "restart" });
+    expect(provision?.Identities).toEqual(target === "lab" ? undefined : [VAULT_IDENTITY]);
   });
 
   test("Locust is a parameterized batch job that runs a headless campaign", () => {
