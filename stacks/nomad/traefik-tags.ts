@@ -6,7 +6,10 @@
  * than discovered at the gateway.
  */
 
-/** A public route: every request whose path starts with `pathPrefix` goes to the service. */
+/**
+ * A public route: a request for `pathPrefix` itself or for anything below it (`pathPrefix/...`)
+ * goes to the service; `/orders` does not match `/order`.
+ */
 export interface TraefikRoute {
   /** Router and Traefik service name; no dots (Traefik splits tag keys on dots). */
   readonly name: string;
@@ -31,11 +34,18 @@ const TAG_SCHEMA: readonly RegExp[] = [
 export function traefikTags(route: TraefikRoute): string[] {
   return [
     TRAEFIK_ENABLE_TAG,
-    `traefik.http.routers.${route.name}.rule=PathPrefix(\`${route.pathPrefix}\`)`,
+    `traefik.http.routers.${route.name}.rule=${routeRule(route.pathPrefix)}`,
     `traefik.http.routers.${route.name}.entrypoints=${route.entrypoint}`,
     `traefik.http.routers.${route.name}.service=${route.name}`,
   ];
 }
+
+/** The router rule for a path and everything below it, but not its siblings (`/order` and `/order/...`, not `/orders`). */
+export function routeRule(pathPrefix: string): string {
+  return `Path(\`${pathPrefix}\`) || PathPrefix(\`${pathPrefix}/\`)`;
+}
+
+const RULE = /^Path\(`(\/[^`]*)`\) \|\| PathPrefix\(`(\/[^`]*)\/`\)$/;
 
 /** Problems with a tag list, one sentence each; empty when every `traefik.*` tag is well formed. */
 export function traefikTagProblems(tags: readonly string[]): string[] {
@@ -54,8 +64,11 @@ export function traefikTagProblems(tags: readonly string[]): string[] {
     if (key === "traefik.enable" && value !== "true") {
       problems.push(`tag "${tag}" must be traefik.enable=true when present`);
     }
-    if (/\.rule$/.test(key) && !/^PathPrefix\(`\/[^`]*`\)$/.test(value)) {
-      problems.push(`router rule "${value}" must be PathPrefix(\`/...\`)`);
+    if (/\.rule$/.test(key)) {
+      const match = RULE.exec(value);
+      if (!match || match[1] !== match[2]) {
+        problems.push(`router rule "${value}" must be Path(\`/p\`) || PathPrefix(\`/p/\`)`);
+      }
     }
   }
   const usesTraefik = tags.some((t) => t.startsWith("traefik.http."));

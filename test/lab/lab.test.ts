@@ -201,7 +201,7 @@ describe("lab", () => {
       [`/notify/${firstOrderId}`]: 200,
       "/prometheus/-/ready": 200,
     };
-    const unrouted = ["/", "/rabbitmq", "/consul", "/nomad", "/grafana", "/api/overview", "/v1/jobs"];
+    const unrouted = ["/", "/orders", "/notifyx", "/rabbitmq", "/consul", "/nomad", "/grafana", "/api/overview", "/v1/jobs"];
     const answers: Record<string, number> = {};
     for (const path of [...Object.keys(routed), ...unrouted]) {
       const response = await fetch(`${PUBLIC}${path}`);

@@ -153,20 +153,35 @@ describe("Traefik tags", () => {
     expect(traefikTagProblems(traefikTags({ name: "order-service", pathPrefix: "/order", entrypoint: "web" }))).toEqual([]);
   });
 
+  test("a route matches its path and what lies below it, not a longer sibling", () => {
+    const tags = traefikTags({ name: "order-service", pathPrefix: "/order", entrypoint: "web" });
+    expect(tags).toContain("traefik.http.routers.order-service.rule=Path(`/order`) || PathPrefix(`/order/`)");
+  });
+
+  test.each([
+    ["a bare prefix, which would also route /orders", "PathPrefix(`/order`)"],
+    ["two different paths", "Path(`/order`) || PathPrefix(`/payment/`)"],
+    ["a host rule", "Host(`example.com`)"],
+  ])("fails on a router rule with %s", (_what, rule) => {
+    expect(traefikTagProblems(["traefik.enable=true", `traefik.http.routers.x.rule=${rule}`])).toEqual([
+      `router rule "${rule}" must be Path(\`/p\`) || PathPrefix(\`/p/\`)`,
+    ]);
+  });
+
   test("fails if a router is configured without traefik.enable=true", () => {
-    expect(traefikTagProblems(["traefik.http.routers.x.rule=PathPrefix(`/x`)"])).toEqual([
+    expect(traefikTagProblems(["traefik.http.routers.x.rule=Path(`/x`) || PathPrefix(`/x/`)"])).toEqual([
       'tags configure Traefik but lack "traefik.enable=true", so no router would be built',
     ]);
   });
 
   test("fails if a key is misspelt", () => {
-    expect(traefikTagProblems(["traefik.enable=true", "traefik.http.router.x.rule=PathPrefix(`/x`)"])).toEqual([
+    expect(traefikTagProblems(["traefik.enable=true", "traefik.http.router.x.rule=Path(`/x`) || PathPrefix(`/x/`)"])).toEqual([
       'tag key "traefik.http.router.x.rule" is not one of the Traefik keys this platform uses',
     ]);
   });
 
   test("fails if a router name contains a dot", () => {
-    expect(traefikTagProblems(["traefik.enable=true", "traefik.http.routers.a.b.rule=PathPrefix(`/x`)"])).toHaveLength(1);
+    expect(traefikTagProblems(["traefik.enable=true", "traefik.http.routers.a.b.rule=Path(`/x`) || PathPrefix(`/x/`)"])).toHaveLength(1);
   });
 });
 

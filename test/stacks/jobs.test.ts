@@ -91,7 +91,7 @@ describe.each(TARGETS)("%s target", (target) => {
     expect(registration.Tags).toEqual(
       expect.arrayContaining([
         TRAEFIK_ENABLE_TAG,
-        `traefik.http.routers.${svc.name}.rule=PathPrefix(\`${svc.route}\`)`,
+        `traefik.http.routers.${svc.name}.rule=Path(\`${svc.route}\`) || PathPrefix(\`${svc.route}/\`)`,
         `traefik.http.routers.${svc.name}.entrypoints=web`,
         "metrics",
       ]),
