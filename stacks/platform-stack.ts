@@ -32,6 +32,9 @@ import {
 } from "./topology.js";
 
 /** Admin account name Grafana gets from Vault. */
+/** The Nomad namespace of every job (no job sets another), bound in each Vault role. */
+const NOMAD_NAMESPACE = "default";
+
 export const GRAFANA_ADMIN_USER = "orderlab-admin";
 
 /** Name of the sensitive variable holding a secret's password. */
@@ -166,7 +169,8 @@ export class PlatformStack extends TerraformStack {
         boundAudiences: [settings.vault.jwtAudience],
         userClaim: "/nomad_job_id",
         userClaimJsonPointer: true,
-        boundClaims: { nomad_job_id: job },
+        // Both claims: a job of the same name in another namespace must not read these secrets.
+        boundClaims: { nomad_namespace: NOMAD_NAMESPACE, nomad_job_id: job },
         claimMappings: { nomad_namespace: "nomad_namespace", nomad_job_id: "nomad_job_id", nomad_task: "nomad_task" },
         tokenType: "service",
         tokenPolicies: [jobPolicy.name],

@@ -174,7 +174,7 @@ describe("cluster target: Vault", () => {
       const job = String(role.role_name).replace(/^nomad-/, "");
       expect(role).toMatchObject({
         bound_audiences: ["vault.io"],
-        bound_claims: { nomad_job_id: job },
+        bound_claims: { nomad_namespace: "default", nomad_job_id: job },
         user_claim: "/nomad_job_id",
         role_type: "jwt",
       });
