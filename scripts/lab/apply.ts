@@ -23,7 +23,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { HttpError, consul, nomad } from "./agents.js";
+import { HttpError, consul, nomad, vault } from "./agents.js";
+import { type ReferenceResolver, referencesIn, terraformString } from "./expressions.js";
+
+export { terraformString } from "./expressions.js";
 
 /** Resource types this applier knows. */
 export const SUPPORTED_TYPES = [
@@ -31,6 +34,11 @@ export const SUPPORTED_TYPES = [
   "nomad_variable",
   "consul_config_entry",
   "consul_config_entry_service_intentions",
+  "vault_mount",
+  "vault_kv_secret_v2",
+  "vault_policy",
+  "vault_jwt_auth_backend",
+  "vault_jwt_auth_backend_role",
 ] as const;
 
 type SupportedType = (typeof SUPPORTED_TYPES)[number];
@@ -70,47 +78,15 @@ export function stacksInOrder(outDir: string): { name: string; file: string }[] 
   return ordered.map((name) => ({ name, file: join(outDir, manifest.stacks[name]!.synthesizedStackPath) }));
 }
 
-/**
- * Terraform's reading of a string in cdk.tf.json: `$${` and `%%{` are escapes for a literal
- * `${` and `%{`, and `${var.NAME}` is the variable's value. Any other interpolation is refused,
- * since only Terraform could evaluate it.
- */
-export function terraformString(text: string, variables: Readonly<Record<string, string>>, where: string): string {
-  let out = "";
-  for (let i = 0; i < text.length; i += 1) {
-    const two = text.slice(i, i + 3);
-    if (two === "$${" || two === "%%{") {
-      out += two.slice(1);
-      i += 2;
-      continue;
-    }
-    const pair = text.slice(i, i + 2);
-    if (pair === "${") {
-      const end = text.indexOf("}", i);
-      const expression = end < 0 ? text.slice(i) : text.slice(i + 2, end);
-      const variable = /^var\.([A-Za-z0-9_]+)$/.exec(expression);
-      if (!variable) throw new Error(`${where}: cannot evaluate the Terraform expression \${${expression}} without Terraform`);
-      const value = variables[variable[1]!];
-      if (value === undefined) throw new Error(`${where}: variable "${variable[1]}" has no value; set TF_VAR_${variable[1]}`);
-      out += value;
-      i = end;
-      continue;
-    }
-    if (pair === "%{") throw new Error(`${where}: Terraform template directives (%{...}) are not supported`);
-    out += text[i];
-  }
-  return out;
-}
-
 /** Resolves every string inside a value. */
-function resolveValue(value: unknown, variables: Readonly<Record<string, string>>, where: string): unknown {
-  if (typeof value === "string") return terraformString(value, variables, where);
-  if (Array.isArray(value)) return value.map((v) => resolveValue(v, variables, where));
+function resolveValue(value: unknown, variables: Readonly<Record<string, string>>, where: string, reference: ReferenceResolver): unknown {
+  if (typeof value === "string") return terraformString(value, variables, where, reference);
+  if (Array.isArray(value)) return value.map((v) => resolveValue(v, variables, where, reference));
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value)
         .filter(([key]) => key !== "//")
-        .map(([key, v]) => [key, resolveValue(v, variables, where)]),
+        .map(([key, v]) => [key, resolveValue(v, variables, where, reference)]),
     );
   }
   return value;
@@ -125,6 +101,25 @@ export function variablesFromEnv(env: NodeJS.ProcessEnv = process.env): Record<s
   return out;
 }
 
+/**
+ * A stack's resources in an order Terraform could apply them: every resource after those its
+ * arguments refer to (a KV secret after its mount, a JWT role after its backend).
+ */
+function inDependencyOrder(byType: Record<string, Record<string, Attributes>>): { type: string; name: string; raw: Attributes }[] {
+  const all = Object.entries(byType).flatMap(([type, byName]) => Object.entries(byName).map(([name, raw]) => ({ type, name, raw })));
+  const byAddress = new Map(all.map((r) => [`${r.type}.${r.name}`, r]));
+  const ordered: typeof all = [];
+  const visit = (address: string, trail: string[]) => {
+    const resource = byAddress.get(address);
+    if (!resource || ordered.includes(resource)) return;
+    if (trail.includes(address)) throw new Error(`resource reference cycle: ${[...trail, address].join(" -> ")}`);
+    for (const dependency of referencesIn(JSON.stringify(resource.raw))) visit(dependency, [...trail, address]);
+    ordered.push(resource);
+  };
+  for (const address of byAddress.keys()) visit(address, []);
+  return ordered;
+}
+
 /** Every resource of the synthesized stacks, resolved; refuses unknown types and missing variables. */
 export function loadResources(outDir: string, variables: Readonly<Record<string, string>>): StackResource[] {
   const resources: StackResource[] = [];
@@ -134,15 +129,19 @@ export function loadResources(outDir: string, variables: Readonly<Record<string,
     for (const variable of Object.keys(doc.variable ?? {})) {
       if (variables[variable] === undefined) throw new Error(`stack ${stack}: variable "${variable}" has no value; set TF_VAR_${variable}`);
     }
-    for (const [type, byName] of Object.entries(doc.resource ?? {})) {
-      if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) {
-        unsupported.push(`${type} (${stack}: ${Object.keys(byName).join(", ")})`);
-        continue;
-      }
-      for (const [name, raw] of Object.entries(byName)) {
-        const where = `${stack} ${type}.${name}`;
-        resources.push({ stack, type: type as SupportedType, name, attributes: resolveValue(raw, variables, where) as Attributes });
-      }
+    const byType = doc.resource ?? {};
+    for (const [type, byName] of Object.entries(byType)) {
+      if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) unsupported.push(`${type} (${stack}: ${Object.keys(byName).join(", ")})`);
+    }
+    if (unsupported.length > 0) continue;
+    // An argument of another resource of this stack, as Terraform would read it (inputs only).
+    const reference: ReferenceResolver = (type, name, attribute) => {
+      const raw = byType[type]?.[name]?.[attribute];
+      return typeof raw === "string" ? terraformString(raw, variables, `${stack} ${type}.${name}`, reference) : undefined;
+    };
+    for (const { type, name, raw } of inDependencyOrder(byType)) {
+      const where = `${stack} ${type}.${name}`;
+      resources.push({ stack, type: type as SupportedType, name, attributes: resolveValue(raw, variables, where, reference) as Attributes });
     }
   }
   if (unsupported.length > 0) {
@@ -205,42 +204,7 @@ async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> 
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** What applying a resource would change, asked of the agents themselves. */
-export async function planResource(resource: StackResource): Promise<PlannedChange> {
-  const base = { resource };
-  if (resource.type === "nomad_job") {
-    const job = jobOf(resource);
-    const address = `nomad job ${job.ID}`;
-    const plan = await nomad<{ Diff?: { Type: string; Fields?: unknown[]; Objects?: unknown[]; TaskGroups?: unknown[] } }>(
-      "POST",
-      `/v1/job/${encodeURIComponent(job.ID)}/plan`,
-      { Job: job, Diff: true },
-    );
-    const type = plan.Diff?.Type ?? "None";
-    const change: Change = type === "Added" ? "create" : type === "None" ? "none" : "update";
-    return { ...base, address, change, detail: `Nomad plan diff: ${type}` };
-  }
-  if (resource.type === "nomad_variable") {
-    const v = variableOf(resource);
-    const address = `nomad variable ${v.Path}`;
-    const current = await getOrUndefined(() =>
-      nomad<{ Items: Record<string, string> }>("GET", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`),
-    );
-    if (!current) return { ...base, address, change: "create", detail: "absent" };
-    const same = sameJson(sortKeys(current.Items), sortKeys(v.Items));
-    return { ...base, address, change: same ? "none" : "update", detail: same ? "items equal" : "items differ" };
-  }
-  const entry = configEntryOf(resource);
-  const address = `consul config ${entry.Kind}/${entry.Name}`;
-  const current = await getOrUndefined(() =>
-    consul<Attributes>("GET", `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`),
-  );
-  if (!current) return { ...base, address, change: "create", detail: "absent" };
-  const same = Object.entries(entry).every(([key, value]) => sameJson(normalizeEntry(key, current[key]), normalizeEntry(key, value)));
-  return { ...base, address, change: same ? "none" : "update", detail: same ? "entry equal" : "entry differs" };
-}
-
-function sortKeys(items: Record<string, string>): Record<string, string> {
+function sortKeys<T>(items: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(items).sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -254,37 +218,230 @@ function normalizeEntry(key: string, value: unknown): unknown {
   }));
 }
 
-async function applyResource(resource: StackResource): Promise<void> {
-  if (resource.type === "nomad_job") {
-    await nomad("POST", "/v1/jobs", { Job: jobOf(resource) });
-  } else if (resource.type === "nomad_variable") {
-    const v = variableOf(resource);
-    await nomad("PUT", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`, v);
-  } else {
-    await consul("PUT", "/v1/config", configEntryOf(resource));
+/** Compares the fields a resource sets with what the agent holds; the agent's extra fields are its own. */
+function compare(wanted: Attributes, current: Attributes | undefined, what: string): { change: Change; detail: string } {
+  if (!current) return { change: "create", detail: "absent" };
+  const differing = Object.keys(wanted).filter((key) => !sameJson(normalize(current[key]), normalize(wanted[key])));
+  return differing.length === 0
+    ? { change: "none", detail: `${what} equal` }
+    : { change: "update", detail: `${what} differs: ${differing.sort().join(", ")}` };
+}
+
+/** Key order and list order do not make a difference to Vault. */
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return [...value].map(normalize).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  if (value !== null && typeof value === "object") return sortKeys(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)])));
+  return value;
+}
+
+/** Vault answers a read with `{ data: ... }`. */
+async function vaultRead(path: string): Promise<Attributes | undefined> {
+  const answer = await getOrUndefined(() => vault<{ data?: Attributes }>("GET", path));
+  return answer?.data;
+}
+
+/** A secrets engine or auth method mounted at `path`, from Vault's list of them (`sys/mounts` or `sys/auth`). */
+async function vaultMounted(list: "mounts" | "auth", path: string): Promise<Attributes | undefined> {
+  const mounted = await vault<{ data: Record<string, Attributes> }>("GET", `/v1/sys/${list}`);
+  return mounted.data[`${path}/`];
+}
+
+/** A KV v2 write right after its mount is created can meet the mount's upgrade; wait it out. */
+async function vaultWriteRetrying(path: string, body: unknown): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await vault("POST", path, body);
+      return;
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status < 400 || error.status === 403 || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 
-async function destroyResource(resource: StackResource): Promise<string> {
-  if (resource.type === "nomad_job") {
-    const job = jobOf(resource);
-    const found = await getOrUndefined(() => nomad("GET", `/v1/job/${encodeURIComponent(job.ID)}`));
-    if (!found) return `nomad job ${job.ID}: not registered`;
-    await nomad("DELETE", `/v1/job/${encodeURIComponent(job.ID)}?purge=true`);
-    return `nomad job ${job.ID}: deregistered and purged`;
-  }
-  if (resource.type === "nomad_variable") {
-    const v = variableOf(resource);
-    const found = await getOrUndefined(() => nomad("GET", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`));
-    if (!found) return `nomad variable ${v.Path}: absent`;
-    await nomad("DELETE", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`);
-    return `nomad variable ${v.Path}: deleted`;
-  }
-  const entry = configEntryOf(resource);
-  const found = await getOrUndefined(() => consul("GET", `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`));
-  if (!found) return `consul config ${entry.Kind}/${entry.Name}: absent`;
-  await consul("DELETE", `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`);
-  return `consul config ${entry.Kind}/${entry.Name}: deleted`;
+interface Handler {
+  address(resource: StackResource): string;
+  plan(resource: StackResource): Promise<{ change: Change; detail: string }>;
+  apply(resource: StackResource): Promise<void>;
+  /** Deletes the resource; false when it was not there. */
+  destroy(resource: StackResource): Promise<boolean>;
+}
+
+const configEntry: Handler = {
+  address: (r) => {
+    const e = configEntryOf(r);
+    return `consul config ${e.Kind}/${e.Name}`;
+  },
+  async plan(r) {
+    const entry = configEntryOf(r);
+    const current = await getOrUndefined(() => consul<Attributes>("GET", `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`));
+    if (!current) return { change: "create", detail: "absent" };
+    const same = Object.entries(entry).every(([key, value]) => sameJson(normalizeEntry(key, current[key]), normalizeEntry(key, value)));
+    return { change: same ? "none" : "update", detail: same ? "entry equal" : "entry differs" };
+  },
+  async apply(r) {
+    await consul("PUT", "/v1/config", configEntryOf(r));
+  },
+  async destroy(r) {
+    const entry = configEntryOf(r);
+    const path = `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`;
+    if (!(await getOrUndefined(() => consul("GET", path)))) return false;
+    await consul("DELETE", path);
+    return true;
+  },
+};
+
+/** The fields of a resource that Vault stores as given, without the path arguments. */
+const vaultFields = (r: StackResource, ...pathArguments: string[]): Attributes =>
+  Object.fromEntries(Object.entries(r.attributes).filter(([key]) => !pathArguments.includes(key)));
+
+const HANDLERS: Record<SupportedType, Handler> = {
+  nomad_job: {
+    address: (r) => `nomad job ${jobOf(r).ID}`,
+    async plan(r) {
+      const job = jobOf(r);
+      const plan = await nomad<{ Diff?: { Type: string } }>("POST", `/v1/job/${encodeURIComponent(job.ID)}/plan`, { Job: job, Diff: true });
+      const type = plan.Diff?.Type ?? "None";
+      return { change: type === "Added" ? "create" : type === "None" ? "none" : "update", detail: `Nomad plan diff: ${type}` };
+    },
+    async apply(r) {
+      await nomad("POST", "/v1/jobs", { Job: jobOf(r) });
+    },
+    async destroy(r) {
+      const id = encodeURIComponent(jobOf(r).ID);
+      if (!(await getOrUndefined(() => nomad("GET", `/v1/job/${id}`)))) return false;
+      await nomad("DELETE", `/v1/job/${id}?purge=true`);
+      return true;
+    },
+  },
+  nomad_variable: {
+    address: (r) => `nomad variable ${variableOf(r).Path}`,
+    async plan(r) {
+      const v = variableOf(r);
+      const current = await getOrUndefined(() =>
+        nomad<{ Items: Record<string, string> }>("GET", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`),
+      );
+      if (!current) return { change: "create", detail: "absent" };
+      const same = sameJson(sortKeys(current.Items), sortKeys(v.Items));
+      return { change: same ? "none" : "update", detail: same ? "items equal" : "items differ" };
+    },
+    async apply(r) {
+      const v = variableOf(r);
+      await nomad("PUT", `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`, v);
+    },
+    async destroy(r) {
+      const v = variableOf(r);
+      const path = `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`;
+      if (!(await getOrUndefined(() => nomad("GET", path)))) return false;
+      await nomad("DELETE", path);
+      return true;
+    },
+  },
+  consul_config_entry: configEntry,
+  consul_config_entry_service_intentions: configEntry,
+  vault_mount: {
+    address: (r) => `vault mount ${String(r.attributes.path)}`,
+    async plan(r) {
+      const current = await vaultMounted("mounts", String(r.attributes.path));
+      return compare(vaultFields(r, "path"), current, "mount");
+    },
+    async apply(r) {
+      const path = String(r.attributes.path);
+      if (await vaultMounted("mounts", path)) await vault("POST", `/v1/sys/mounts/${path}/tune`, vaultFields(r, "path", "type"));
+      else await vault("POST", `/v1/sys/mounts/${path}`, vaultFields(r, "path"));
+    },
+    async destroy(r) {
+      const path = String(r.attributes.path);
+      if (!(await vaultMounted("mounts", path))) return false;
+      await vault("DELETE", `/v1/sys/mounts/${path}`);
+      return true;
+    },
+  },
+  vault_kv_secret_v2: {
+    address: (r) => `vault secret ${String(r.attributes.mount)}/${String(r.attributes.name)}`,
+    async plan(r) {
+      if (!(await vaultMounted("mounts", String(r.attributes.mount)))) return { change: "create", detail: "absent" };
+      const current = await vaultRead(`/v1/${String(r.attributes.mount)}/data/${String(r.attributes.name)}`);
+      if (!current?.data) return { change: "create", detail: "absent" };
+      // Values are compared, never printed.
+      const same = sameJson(sortKeys(current.data as Attributes), sortKeys(JSON.parse(String(r.attributes.data_json)) as Attributes));
+      return { change: same ? "none" : "update", detail: same ? "data equal" : "data differs" };
+    },
+    async apply(r) {
+      const data = JSON.parse(String(r.attributes.data_json)) as Attributes;
+      await vaultWriteRetrying(`/v1/${String(r.attributes.mount)}/data/${String(r.attributes.name)}`, { data });
+    },
+    async destroy(r) {
+      if (!(await vaultMounted("mounts", String(r.attributes.mount)))) return false;
+      const path = `/v1/${String(r.attributes.mount)}/metadata/${String(r.attributes.name)}`;
+      if (!(await vaultRead(path))) return false;
+      await vault("DELETE", path);
+      return true;
+    },
+  },
+  vault_policy: {
+    address: (r) => `vault policy ${String(r.attributes.name)}`,
+    async plan(r) {
+      const current = await vaultRead(`/v1/sys/policies/acl/${String(r.attributes.name)}`);
+      return compare({ policy: r.attributes.policy }, current, "policy");
+    },
+    async apply(r) {
+      await vault("PUT", `/v1/sys/policies/acl/${String(r.attributes.name)}`, { policy: r.attributes.policy });
+    },
+    async destroy(r) {
+      const path = `/v1/sys/policies/acl/${String(r.attributes.name)}`;
+      if (!(await vaultRead(path))) return false;
+      await vault("DELETE", path);
+      return true;
+    },
+  },
+  vault_jwt_auth_backend: {
+    address: (r) => `vault auth ${String(r.attributes.path)}`,
+    async plan(r) {
+      const path = String(r.attributes.path);
+      if (!(await vaultMounted("auth", path))) return { change: "create", detail: "absent" };
+      const config = await vaultRead(`/v1/auth/${path}/config`);
+      return compare(vaultFields(r, "path", "type", "description"), config, "config");
+    },
+    async apply(r) {
+      const path = String(r.attributes.path);
+      if (!(await vaultMounted("auth", path))) {
+        await vault("POST", `/v1/sys/auth/${path}`, { type: r.attributes.type, description: r.attributes.description });
+      }
+      await vault("POST", `/v1/auth/${path}/config`, vaultFields(r, "path", "type", "description"));
+    },
+    async destroy(r) {
+      const path = String(r.attributes.path);
+      if (!(await vaultMounted("auth", path))) return false;
+      await vault("DELETE", `/v1/sys/auth/${path}`);
+      return true;
+    },
+  },
+  vault_jwt_auth_backend_role: {
+    address: (r) => `vault role ${String(r.attributes.backend)}/${String(r.attributes.role_name)}`,
+    async plan(r) {
+      if (!(await vaultMounted("auth", String(r.attributes.backend)))) return { change: "create", detail: "absent" };
+      const current = await vaultRead(`/v1/auth/${String(r.attributes.backend)}/role/${String(r.attributes.role_name)}`);
+      return compare(vaultFields(r, "backend", "role_name"), current, "role");
+    },
+    async apply(r) {
+      await vault("POST", `/v1/auth/${String(r.attributes.backend)}/role/${String(r.attributes.role_name)}`, vaultFields(r, "backend", "role_name"));
+    },
+    async destroy(r) {
+      // The roles go with their backend.
+      if (!(await vaultMounted("auth", String(r.attributes.backend)))) return false;
+      const path = `/v1/auth/${String(r.attributes.backend)}/role/${String(r.attributes.role_name)}`;
+      if (!(await vaultRead(path))) return false;
+      await vault("DELETE", path);
+      return true;
+    },
+  },
+};
+
+/** What applying a resource would change, asked of the agents themselves. */
+export async function planResource(resource: StackResource): Promise<PlannedChange> {
+  const handler = HANDLERS[resource.type];
+  return { resource, address: handler.address(resource), ...(await handler.plan(resource)) };
 }
 
 // --- commands ---------------------------------------------------------------
@@ -321,7 +478,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     changes.push(planned);
     const verb = planned.change === "none" ? "no change" : options.check ? `would ${planned.change}` : planned.change;
     log(`  ${planned.address}: ${verb} (${planned.detail})`);
-    if (!options.check && planned.change !== "none") await applyResource(resource);
+    if (!options.check && planned.change !== "none") await HANDLERS[resource.type].apply(resource);
   }
   const jobsChanged = changes.filter((c) => c.resource.type === "nomad_job" && c.change !== "none").map((c) => jobOf(c.resource).ID);
   const total = changes.filter((c) => c.change !== "none").length;
@@ -340,7 +497,8 @@ export async function destroy(options: Omit<ApplyOptions, "check">): Promise<str
   const resources = loadResources(options.outDir, new Proxy({}, { get: () => "" }) as Record<string, string>);
   const lines: string[] = [];
   for (const resource of [...resources].reverse()) {
-    const line = await destroyResource(resource);
+    const handler = HANDLERS[resource.type];
+    const line = `${handler.address(resource)}: ${(await handler.destroy(resource)) ? "deleted" : "absent"}`;
     lines.push(line);
     log(`  ${line}`);
   }
