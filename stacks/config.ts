@@ -213,10 +213,9 @@ export function labSettings(env: SettingsEnvironment = {}): PlatformSettings {
     repoDir,
     registry: "",
     serviceVersion: "dev",
-    // No Vault can be built for this machine (docs/lab-tools.md): Nomad Variables instead.
-    secretsStore: "nomad-variables",
+    secretsStore: "vault",
     vault: {
-      mode: "token",
+      mode: "workload-identity",
       kvMount: "orderlab",
       jwtAuthPath: "jwt-nomad",
       jwtAudience: "vault.io",

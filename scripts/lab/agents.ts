@@ -1,22 +1,28 @@
 /**
- * The lab's Consul and Nomad dev agents on 127.0.0.1: where their state lives, how they are
- * started (detached, with pid files) and stopped, the HTTP clients used to talk to them, and
+ * The lab's Consul, Vault and Nomad dev agents on 127.0.0.1: where their state lives, how they
+ * are started (detached, with pid files) and stopped, the HTTP clients used to talk to them, and
  * the clean-up of every process the lab started.
  *
  * State: ${ORDERLAB_CACHE:-~/.cache/orderlab}/lab/ (outside the checkout):
  *   consul/ nomad/            agent data (Nomad's allocation directories under nomad/alloc)
- *   logs/consul.log, logs/nomad.log
- *   consul.pid, nomad.pid
+ *   logs/<agent>.log          mode 600 (Vault's dev server prints its root token at start)
+ *   <agent>.pid
  *   nomad-token               Nomad's bootstrap (management) token, mode 600
+ *   vault-token               the Vault dev server's root token, mode 600
  *   secrets.json              the lab's generated RabbitMQ/Grafana passwords, mode 600
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheRoot } from "./tools.js";
 
 export const NOMAD_ADDR = "http://127.0.0.1:4646";
 export const CONSUL_ADDR = "http://127.0.0.1:8500";
+export const VAULT_ADDR = "http://127.0.0.1:8200";
+
+/** Audience of the identities Nomad signs for Vault; the JWT roles the stacks declare are bound to it. */
+export const VAULT_AUDIENCE = "vault.io";
 
 /** Marker in the environment of every process the lab starts (and, through Nomad, of its tasks). */
 const STATE_ENV = "ORDERLAB_LAB_STATE";
@@ -41,6 +47,9 @@ export const paths = {
   get nomadToken() {
     return join(stateDir(), "nomad-token");
   },
+  get vaultToken() {
+    return join(stateDir(), "vault-token");
+  },
   get secrets() {
     return join(stateDir(), "secrets.json");
   },
@@ -49,7 +58,7 @@ export const paths = {
   },
 };
 
-export type Agent = "consul" | "nomad";
+export type Agent = "consul" | "vault" | "nomad";
 
 /** Nomad's client config: loopback only, raw_exec on, ACLs on, nothing that calls out. */
 export function nomadConfig(): string {
@@ -90,6 +99,19 @@ plugin "raw_exec" {
 
 consul {
   address = "127.0.0.1:8500"
+}
+
+# Workload identity: a task with a vault block logs in to Vault's JWT backend (jwt-nomad, which
+# the platform stack declares against this agent's JWKS) with an identity for this audience.
+# The agent itself holds no Vault token.
+vault {
+  enabled = true
+  address = "${VAULT_ADDR}"
+
+  default_identity {
+    aud = ["${VAULT_AUDIENCE}"]
+    ttl = "1h"
+  }
 }
 `;
 }
@@ -136,13 +158,13 @@ export async function waitUntil(what: string, timeoutMs: number, probe: () => Pr
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function startDetached(agent: Agent, bin: string, args: string[]): number {
+function startDetached(agent: Agent, bin: string, args: string[], extraEnv: Record<string, string> = {}): number {
   mkdirSync(paths.logs, { recursive: true });
-  const log = openSync(join(paths.logs, `${agent}.log`), "a");
+  const log = openSync(join(paths.logs, `${agent}.log`), "a", 0o600);
   const child = spawn(bin, args, {
     detached: true,
     stdio: ["ignore", log, log],
-    env: { ...process.env, [STATE_ENV]: stateDir(), CHECKPOINT_DISABLE: "1" },
+    env: { ...process.env, ...extraEnv, [STATE_ENV]: stateDir(), CHECKPOINT_DISABLE: "1" },
   });
   child.unref();
   if (child.pid === undefined) throw new Error(`${agent} did not start (${bin})`);
@@ -177,6 +199,26 @@ export async function startConsul(bin: string): Promise<"started" | "running"> {
       return false;
     }
   });
+  return "started";
+}
+
+/**
+ * Starts Vault's dev server on 127.0.0.1 (in memory, unsealed) unless the lab's Vault already
+ * runs. Its root token is generated here and kept in a mode-600 file, never printed.
+ */
+export async function startVault(bin: string): Promise<"started" | "running"> {
+  const health = `${VAULT_ADDR}/v1/sys/health`;
+  if (agentPid("vault") !== undefined && (await answers(health))) return "running";
+  if (await answers(health)) throw new Error(`a Vault the lab did not start answers on ${VAULT_ADDR}; stop it first`);
+  // Vault refuses custom token IDs with its own prefixes (hvs., s.).
+  const token = `orderlab-${randomBytes(18).toString("base64url")}`;
+  writeFileSync(paths.vaultToken, `${token}\n`, { mode: 0o600 });
+  startDetached("vault", bin, ["server", "-dev", `-dev-listen-address=${VAULT_ADDR.replace("http://", "")}`], {
+    VAULT_DEV_ROOT_TOKEN_ID: token,
+    // The dev server writes the root token to ~/.vault-token unless told otherwise.
+    HOME: stateDir(),
+  });
+  await waitUntil("Vault unsealed", 60_000, () => answers(health));
   return "started";
 }
 
@@ -252,6 +294,17 @@ async function call<T>(base: string, headers: Record<string, string>, method: st
 export function nomad<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const token = process.env.NOMAD_TOKEN ?? nomadToken();
   return call<T>(NOMAD_ADDR, token ? { "X-Nomad-Token": token } : {}, method, path, body);
+}
+
+/** The root token of the running lab Vault. */
+export function vaultToken(): string | undefined {
+  return existsSync(paths.vaultToken) ? readFileSync(paths.vaultToken, "utf8").trim() : undefined;
+}
+
+/** Calls Vault's HTTP API with the lab's root token (VAULT_TOKEN wins if set). */
+export function vault<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const token = process.env.VAULT_TOKEN ?? vaultToken();
+  return call<T>(VAULT_ADDR, token ? { "X-Vault-Token": token } : {}, method, path, body);
 }
 
 /** Calls Consul's HTTP API. */

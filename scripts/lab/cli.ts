@@ -1,5 +1,5 @@
 /**
- * The lab on this machine: Consul and Nomad dev agents on 127.0.0.1 and the lab target's stacks
+ * The lab on this machine: Consul, Vault and Nomad dev agents on 127.0.0.1 and the lab target's stacks
  * applied to them.
  *
  *   npm run lab          (up)      tools, agents, passwords, synth, apply, wait until healthy
@@ -23,6 +23,7 @@ import { LAB_PORTS, labSettings } from "../../stacks/config.js";
 import {
   CONSUL_ADDR,
   NOMAD_ADDR,
+  VAULT_ADDR,
   agentPid,
   answers,
   consul,
@@ -33,6 +34,7 @@ import {
   sleep,
   startConsul,
   startNomad,
+  startVault,
   stateDir,
   stopAgent,
 } from "./agents.js";
@@ -51,6 +53,7 @@ export function labUrls(): Record<string, string> {
     traefik: s.traefik.publicUrl,
     nomadUi: `${NOMAD_ADDR}/ui/`,
     consulUi: `${CONSUL_ADDR}/ui/`,
+    vault: `${VAULT_ADDR}/v1/sys/health`,
     rabbitmqManagement: `http://127.0.0.1:${s.rabbitmq.managementPort}/`,
     prometheus: `${s.traefik.publicUrl}/prometheus/`,
   };
@@ -190,9 +193,10 @@ export async function up(options: { log?: (line: string) => void } = {}): Promis
 
   const tAgents = performance.now();
   const consulState = await startConsul(toolPath("consul"));
+  const vaultState = await startVault(toolPath("vault"));
   const nomadState = await startNomad(toolPath("nomad"));
   const agentsMs = performance.now() - tAgents;
-  log(`lab: consul ${consulState}, nomad ${nomadState} (${seconds(agentsMs)} s); state in ${stateDir()}`);
+  log(`lab: consul ${consulState}, vault ${vaultState}, nomad ${nomadState} (${seconds(agentsMs)} s); state in ${stateDir()}`);
 
   const tSynth = performance.now();
   synthLab();
@@ -223,6 +227,7 @@ export async function up(options: { log?: (line: string) => void } = {}): Promis
   log(`  Prometheus                   ${urls.prometheus}`);
   log(`  Nomad UI                     ${urls.nomadUi}   (ACLs on: token in ${paths.nomadToken})`);
   log(`  Consul UI                    ${urls.consulUi}`);
+  log(`  Vault API                    ${urls.vault}   (root token in ${paths.vaultToken}; the UI is not built in)`);
   log(`  RabbitMQ management          ${urls.rabbitmqManagement}   (orderlab-admin, password in ${paths.secrets})`);
   log(
     `lab: times: tools ensure ${timings.toolsEnsureSeconds} s, agents ${timings.agentsSeconds} s, synth ${timings.synthSeconds} s, ` +
@@ -235,7 +240,7 @@ export async function down(options: { log?: (line: string) => void } = {}): Prom
   const log = options.log ?? console.log;
   const t0 = performance.now();
   if (agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`))) {
-    if (existsSync(join(OUT_DIR, "manifest.json")) && agentPid("consul") !== undefined) {
+    if (existsSync(join(OUT_DIR, "manifest.json")) && agentPid("consul") !== undefined && agentPid("vault") !== undefined) {
       log("lab: destroying what was applied (scripts/lab/apply.ts destroy)");
       try {
         loadResources(OUT_DIR, new Proxy({}, { get: () => "" }) as Record<string, string>);
@@ -254,8 +259,10 @@ export async function down(options: { log?: (line: string) => void } = {}): Prom
     while (Date.now() < deadline && taskProcesses().length > 0) await sleep(500);
   }
   const stoppedNomad = await stopAgent("nomad");
+  const stoppedVault = await stopAgent("vault");
   const stoppedConsul = await stopAgent("consul");
-  log(`lab: nomad ${stoppedNomad ? "stopped" : "was not running"}, consul ${stoppedConsul ? "stopped" : "was not running"}`);
+  const state = (stopped: boolean) => (stopped ? "stopped" : "was not running");
+  log(`lab: nomad ${state(stoppedNomad)}, vault ${state(stoppedVault)}, consul ${state(stoppedConsul)}`);
   const leftovers = await killLabProcesses();
   for (const p of leftovers) log(`lab: stopped leftover process ${p.pid}: ${p.command}`);
   const remaining = labProcesses();
@@ -267,17 +274,22 @@ export async function down(options: { log?: (line: string) => void } = {}): Prom
 
 /** Lab processes other than the agents and Nomad's own helpers (executor, logmon): the tasks. */
 function taskProcesses() {
-  const agents = [toolPath("nomad"), toolPath("consul")];
+  const agents = [toolPath("nomad"), toolPath("consul"), toolPath("vault")];
   return labProcesses().filter((p) => !agents.some((bin) => p.command.startsWith(bin)));
 }
 
 export async function status(): Promise<boolean> {
   const consulPid = agentPid("consul");
+  const vaultPid = agentPid("vault");
   const nomadPid = agentPid("nomad");
   const consulUp = await answers(`${CONSUL_ADDR}/v1/status/leader`);
+  const vaultUp = await answers(`${VAULT_ADDR}/v1/sys/health`);
   const nomadUp = await answers(`${NOMAD_ADDR}/v1/agent/health`);
-  console.log(`consul: ${consulPid ? `pid ${consulPid}` : "not started by the lab"}, ${consulUp ? `answers on ${CONSUL_ADDR}` : "not answering"}`);
-  console.log(`nomad:  ${nomadPid ? `pid ${nomadPid}` : "not started by the lab"}, ${nomadUp ? `answers on ${NOMAD_ADDR}` : "not answering"}`);
+  const line = (pid: number | undefined, up: boolean, addr: string) =>
+    `${pid ? `pid ${pid}` : "not started by the lab"}, ${up ? `answers on ${addr}` : "not answering"}`;
+  console.log(`consul: ${line(consulPid, consulUp, CONSUL_ADDR)}`);
+  console.log(`vault:  ${line(vaultPid, vaultUp, VAULT_ADDR)}`);
+  console.log(`nomad:  ${line(nomadPid, nomadUp, NOMAD_ADDR)}`);
   if (!nomadUp || !nomadPid) {
     const stray = labProcesses();
     if (stray.length > 0) console.log(`lab processes without agents: ${stray.map((p) => p.pid).join(", ")} (npm run lab:down stops them)`);
@@ -313,7 +325,7 @@ if (invokedDirectly) {
   const program = new Command()
     .name("lab")
     .description(
-      "The lab on this machine: Consul and Nomad dev agents on 127.0.0.1 and the lab target applied to them " +
+      "The lab on this machine: Consul, Vault and Nomad dev agents on 127.0.0.1 and the lab target applied to them " +
         "through scripts/lab/apply.ts (the stand-in for cdktf deploy; the Terraform providers cannot be obtained here). " +
         `Ports: Traefik ${settings().traefik.entrypointPort}, RabbitMQ ${LAB_PORTS.amqp}/${LAB_PORTS.management}, Prometheus ${LAB_PORTS.prometheus}.`,
     );

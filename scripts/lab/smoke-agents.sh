@@ -13,9 +13,7 @@ mkdir -p "$dir"
 
 tool() { (cd "$repo" && npx --no-install tsx scripts/lab/tools.ts path "$1"); }
 CONSUL=$(tool consul)
-# Vault v1.14.2 built from the proxy panics at start (see docs/lab-tools.md); SMOKE_VAULT=1 tries it.
-SMOKE_VAULT=${SMOKE_VAULT:-0}
-[ "$SMOKE_VAULT" = 1 ] && VAULT=$(tool vault)
+VAULT=$(tool vault)
 NOMAD=$(tool nomad)
 TRAEFIK=$(tool traefik)
 
@@ -50,14 +48,11 @@ pids+=($!)
 wait_for consul 60 curl -sf http://127.0.0.1:8500/v1/status/leader
 
 # --- Vault ------------------------------------------------------------------
-if [ "$SMOKE_VAULT" = 1 ]; then
-  VAULT_DEV_ROOT_TOKEN_ID=orderlab-smoke "$VAULT" server -dev -dev-listen-address 127.0.0.1:8200 \
-    >"$dir/vault.log" 2>&1 &
-  pids+=($!)
-  wait_for vault 60 curl -sf http://127.0.0.1:8200/v1/sys/health
-else
-  echo "vault: skipped (SMOKE_VAULT=1 to try it)"
-fi
+# A throwaway root token: this dev server lives for the length of the script, in memory.
+HOME="$dir" VAULT_DEV_ROOT_TOKEN_ID=orderlab-smoke "$VAULT" server -dev -dev-listen-address 127.0.0.1:8200 \
+  >"$dir/vault.log" 2>&1 &
+pids+=($!)
+wait_for vault 60 curl -sf http://127.0.0.1:8200/v1/sys/health
 
 # --- Nomad ------------------------------------------------------------------
 # No traffic off the machine: no update check, and no cloud-metadata fingerprinters

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_PORTS, labSettings } from "../../stacks/config.js";
-import { agentPid, consul, labProcesses, nomad, paths, sleep } from "../../scripts/lab/agents.js";
+import { VAULT_ADDR, agentPid, consul, labProcesses, nomad, paths, sleep, vault } from "../../scripts/lab/agents.js";
 import { apply } from "../../scripts/lab/apply.js";
 import { OUT_DIR, REPO_DIR, down, ensureTools, labSecrets, unhealthy, up, type UpTimings } from "../../scripts/lab/cli.js";
 import { cacheRoot } from "../../scripts/lab/tools.js";
@@ -269,29 +269,38 @@ describe("lab", () => {
     });
   });
 
-  test("each service's RabbitMQ credentials are in its own Nomad Variables path only; the broker has no guest", async () => {
+  test("Vault holds each service's RabbitMQ account; each task's token reads its own and is refused the others", async () => {
     const secrets = labSecrets();
-    const vars = await nomad<{ Path: string }[]>("GET", "/v1/vars?prefix=nomad/jobs");
-    expect(vars.map((v) => v.Path).sort()).toEqual(
-      ["grafana", "notification-service", "order-service", "payment-service", "rabbitmq"].map((j) => `nomad/jobs/${j}`),
-    );
-    const items: Record<string, Record<string, string>> = {};
-    for (const v of vars) items[v.Path] = (await nomad<{ Items: Record<string, string> }>("GET", `/v1/var/${v.Path}`)).Items;
+    const read = async (token: string, secret: string) => {
+      const response = await fetch(`${VAULT_ADDR}/v1/orderlab/data/${secret}`, { headers: { "X-Vault-Token": token } });
+      return { status: response.status, body: (await response.json()) as { data?: { data: Record<string, string> } } };
+    };
+    const root = readFileSync(paths.vaultToken, "utf8").trim();
+    const stored = [...SERVICES, "orderlab-admin"].map((account) => `rabbitmq/${account}`).concat("grafana/admin");
 
     for (const service of SERVICES) {
-      const key = `rabbitmq_${service.replace(/-/g, "_")}`;
-      const password = secrets[`${key}_password`]!;
-      // its own path holds exactly its account, with the generated password (compared, never printed)
-      const own = items[`nomad/jobs/${service}`] ?? {};
-      expect(Object.keys(own).sort()).toEqual([`${key}_password`, `${key}_username`]);
-      expect(own[`${key}_username`]).toBe(service);
-      expect(own[`${key}_password`] === password).toBe(true);
-      // no other service's path (nor Grafana's) holds it; only the broker, which creates the account
-      const holders = Object.entries(items)
-        .filter(([, its]) => Object.values(its).includes(password))
-        .map(([path]) => path)
-        .sort();
-      expect({ service, holders }).toEqual({ service, holders: [`nomad/jobs/${service}`, "nomad/jobs/rabbitmq"] });
+      // the secret, as the platform stack wrote it (the password compared, never printed)
+      const own = await read(root, `rabbitmq/${service}`);
+      expect(own.status).toBe(200);
+      expect(own.body.data?.data.username).toBe(service);
+      expect(own.body.data?.data.password === secrets[`rabbitmq_${service.replace(/-/g, "_")}_password`]).toBe(true);
+
+      // the token Nomad got for the task by logging in with its workload identity
+      const alloc = await runningAlloc(service);
+      const token = readFileSync(join(paths.allocDir, alloc, service, "secrets", "vault_token"), "utf8").trim();
+      const self = (await (await fetch(`${VAULT_ADDR}/v1/auth/token/lookup-self`, { headers: { "X-Vault-Token": token } })).json()) as {
+        data: { policies: string[]; meta: Record<string, string> };
+      };
+      expect({ service, policies: self.data.policies.sort(), job: self.data.meta.nomad_job_id }).toEqual({
+        service,
+        policies: ["default", `${service}-read`],
+        job: service,
+      });
+      const statuses = Object.fromEntries(await Promise.all(stored.map(async (secret) => [secret, (await read(token, secret)).status])));
+      expect({ service, statuses }).toEqual({
+        service,
+        statuses: Object.fromEntries(stored.map((secret) => [secret, secret === `rabbitmq/${service}` ? 200 : 403])),
+      });
     }
 
     // the broker: one user per service plus the administrator, no guest; each service connects as itself
@@ -329,68 +338,6 @@ describe("lab", () => {
     const broker = await runningAlloc("rabbitmq");
     const provision = await fsList(broker, "/provision-users/secrets");
     expect(provision.find((f) => f.Name === "accounts.env")).toMatchObject({ FileMode: "-rw-------" });
-  });
-
-  test("with Nomad ACLs on, a job reads its own variables and is refused another job's", async () => {
-    // GIVEN a probe job with a variable of its own, asking Nomad's task API with its workload identity
-    const job = "orderlab-acl-probe";
-    await nomad("PUT", `/v1/var/nomad/jobs/${job}`, { Items: { probe: "own" } });
-    const script =
-      "for p in orderlab-acl-probe order-service payment-service rabbitmq; do " +
-      'printf "%s %s\\n" $p $(curl -s -i --unix-socket "$NOMAD_SECRETS_DIR/api.sock" ' +
-      '-H "Authorization: Bearer $NOMAD_TOKEN" http://localhost/v1/var/nomad/jobs/$p | head -n1 | cut -d" " -f2); done';
-    await nomad("POST", "/v1/jobs", {
-      Job: {
-        ID: job,
-        Name: job,
-        Type: "batch",
-        Datacenters: settings.datacenters,
-        TaskGroups: [
-          {
-            Name: "probe",
-            RestartPolicy: { Attempts: 0, Mode: "fail" },
-            ReschedulePolicy: { Attempts: 0, Unlimited: false },
-            Tasks: [
-              {
-                Name: "probe",
-                Driver: "raw_exec",
-                Identity: { Env: true, File: false },
-                Config: { command: "/bin/sh", args: ["-c", script] },
-                Resources: { CPU: 50, MemoryMB: 32 },
-              },
-            ],
-          },
-        ],
-      },
-    });
-    try {
-      // WHEN it has run
-      let alloc: { ID: string; ClientStatus: string } | undefined;
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        alloc = (await nomad<{ ID: string; ClientStatus: string }[]>("GET", `/v1/job/${job}/allocations`))[0];
-        if (alloc && ["complete", "failed"].includes(alloc.ClientStatus)) break;
-        await sleep(500);
-      }
-      expect(alloc?.ClientStatus).toBe("complete");
-      const token = readFileSync(paths.nomadToken, "utf8").trim();
-      const out = await (
-        await fetch(`http://127.0.0.1:4646/v1/client/fs/logs/${alloc!.ID}?task=probe&type=stdout&plain=true`, {
-          headers: { "X-Nomad-Token": token },
-        })
-      ).text();
-
-      // THEN its own path answers 200 and every other job's 403
-      expect(out.trim().split("\n")).toEqual([
-        "orderlab-acl-probe 200",
-        "order-service 403",
-        "payment-service 403",
-        "rabbitmq 403",
-      ]);
-    } finally {
-      await nomad("DELETE", `/v1/job/${job}?purge=true`);
-      await nomad("DELETE", `/v1/var/nomad/jobs/${job}`);
-    }
   });
 
   test("payment-service journals payments in the allocation's data dir", async () => {
@@ -458,7 +405,15 @@ describe("lab", () => {
     });
     expect(result.status).toBe(0);
     expect(await nomad("GET", "/v1/jobs")).toEqual([]);
-    expect(await nomad("GET", "/v1/vars?prefix=nomad/jobs")).toEqual([]);
+    // the Vault side of the platform stack is gone with it
+    const mounts = await vault<{ data: Record<string, unknown> }>("GET", "/v1/sys/mounts");
+    const auths = await vault<{ data: Record<string, unknown> }>("GET", "/v1/sys/auth");
+    const policies = await vault<{ data: { keys: string[] } }>("GET", "/v1/sys/policies/acl?list=true");
+    expect({ mount: "orderlab/" in mounts.data, auth: "jwt-nomad/" in auths.data, policies: policies.data.keys.sort() }).toEqual({
+      mount: false,
+      auth: false,
+      policies: ["default", "root"],
+    });
     expect(await consul("GET", "/v1/config/service-intentions")).toEqual([]);
     // the applier's view agrees: everything would be created again
     const plan = await apply({ outDir: OUT_DIR, variables, check: true, log: () => undefined });
@@ -467,7 +422,7 @@ describe("lab", () => {
     await down({ log: (line) => console.log(line) });
     expect(labProcesses()).toEqual([]);
     const listening: number[] = [];
-    for (const port of [4646, 4647, 4648, 8500, 8600, settings.traefik.entrypointPort, settings.traefik.adminPort, LAB_PORTS.amqp, LAB_PORTS.management, LAB_PORTS.rabbitmqPrometheus, LAB_PORTS.prometheus]) {
+    for (const port of [4646, 4647, 4648, 8200, 8500, 8600, settings.traefik.entrypointPort, settings.traefik.adminPort, LAB_PORTS.amqp, LAB_PORTS.management, LAB_PORTS.rabbitmqPrometheus, LAB_PORTS.prometheus]) {
       if (await isListening(port)) listening.push(port);
     }
     expect(listening).toEqual([]);

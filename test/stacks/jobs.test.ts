@@ -15,15 +15,8 @@ const DEPLOYED: Record<Target, string[]> = {
 };
 const EXPECTED_DRIVER: Record<Target, string> = { lab: "raw_exec", cluster: "docker" };
 
-/** How a job's templates look up one secret, written out per target (Nomad Variables in the lab). */
-const SECRET_LOOKUP: Record<Target, (job: string, secret: string) => string[]> = {
-  lab: (job, secret) => [
-    `nomadVar "nomad/jobs/${job}"`,
-    `.${secret.replace(/[/-]/g, "_")}_username`,
-    `.${secret.replace(/[/-]/g, "_")}_password`,
-  ],
-  cluster: (_job, secret) => [`secret "orderlab/data/${secret}"`, ".Data.data.username", ".Data.data.password"],
-};
+/** How a job's templates look up one secret in Vault's KV v2 mount. */
+const secretLookup = (secret: string): string[] => [`secret "orderlab/data/${secret}"`, ".Data.data.username", ".Data.data.password"];
 
 const targets = Object.fromEntries(TARGETS.map((t) => [t, synthTarget(t)])) as Record<Target, ReturnType<typeof synthTarget>>;
 
@@ -122,10 +115,8 @@ describe.each(TARGETS)("%s target", (target) => {
     const env = task.Templates?.find((t) => t.Envvars);
     expect(env?.DestPath).toBe("secrets/rabbitmq.env");
     expect(env?.Perms).toBe("0600");
-    for (const part of SECRET_LOOKUP[target](svc.name, `rabbitmq/${svc.name}`)) {
-      expect(env?.EmbeddedTmpl).toContain(part);
-    }
-    expect(env?.EmbeddedTmpl).not.toContain(target === "lab" ? 'secret "' : "nomadVar");
+    for (const part of secretLookup(`rabbitmq/${svc.name}`)) expect(env?.EmbeddedTmpl).toContain(part);
+    expect(env?.EmbeddedTmpl).not.toContain("nomadVar");
     expect(env?.EmbeddedTmpl).toContain('service "amqp.rabbitmq"');
     expect(env?.EmbeddedTmpl).toContain("RABBITMQ_URL=amqp://");
   });
@@ -175,16 +166,12 @@ describe.each(TARGETS)("%s target", (target) => {
   test("the vault block follows the target's secrets store and integration mode", () => {
     for (const name of [...APP.map((s) => s.name), ...(jobs[PLATFORM.grafana] ? [PLATFORM.grafana] : [])]) {
       const { Vault: vault, Identities: identities } = mainTask(jobs[name]!);
-      // the lab has no Vault: its tasks read Nomad Variables and carry no vault block
       expect({ name, vault, identities }).toEqual({
         name,
-        vault: target === "lab" ? undefined : { Role: `nomad-${name}`, ChangeMode: "restart" },
+        vault: { Role: `nomad-${name}`, ChangeMode: "restart" },
         // a role alone gets no token: Nomad logs in with the vault_default identity
-        identities: target === "lab" ? undefined : [VAULT_IDENTITY],
+        identities: [VAULT_IDENTITY],
       });
-    }
-    if (target === "lab") {
-      for (const text of Object.values(json)) expect(text).not.toMatch(/"(Vault|Identities)"\s*:/);
     }
   });
 
@@ -223,7 +210,7 @@ describe.each(TARGETS)("%s target", (target) => {
     const accounts = provision?.Templates?.find((t) => t.Envvars);
     expect(accounts?.DestPath).toBe("secrets/accounts.env");
     for (const name of ["orderlab-admin", ...APP.map((s) => s.name)]) {
-      for (const part of SECRET_LOOKUP[target](PLATFORM.rabbitmq, `rabbitmq/${name}`)) {
+      for (const part of secretLookup(`rabbitmq/${name}`)) {
         expect(accounts?.EmbeddedTmpl).toContain(part);
       }
     }
@@ -231,8 +218,8 @@ describe.each(TARGETS)("%s target", (target) => {
     expect(script?.EmbeddedTmpl).toContain("add_user");
     expect(script?.EmbeddedTmpl).toContain("set_permissions");
     expect(script?.EmbeddedTmpl).toContain("delete_user guest");
-    expect(provision?.Vault).toEqual(target === "lab" ? undefined : { Role: "nomad-rabbitmq", ChangeMode: "restart" });
-    expect(provision?.Identities).toEqual(target === "lab" ? undefined : [VAULT_IDENTITY]);
+    expect(provision?.Vault).toEqual({ Role: "nomad-rabbitmq", ChangeMode: "restart" });
+    expect(provision?.Identities).toEqual([VAULT_IDENTITY]);
   });
 
   test("Locust is a parameterized batch job that runs a headless campaign", () => {

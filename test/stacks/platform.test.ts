@@ -108,13 +108,12 @@ describe.each(TARGETS)("%s target", (target) => {
   test("providers take addresses from settings and no token", () => {
     const parsed = JSON.parse(platformJson) as { provider: Record<string, Record<string, unknown>[]> };
     expect(parsed.provider.consul).toEqual([{ address: "127.0.0.1:8500" }]);
-    if (target === "cluster") expect(parsed.provider.vault).toEqual([{ address: "http://127.0.0.1:8200" }]);
-    else expect(parsed.provider.nomad).toEqual([{ address: "http://127.0.0.1:4646", region: "global" }]);
+    expect(parsed.provider.vault).toEqual([{ address: "http://127.0.0.1:8200" }]);
   });
 });
 
-describe("cluster target: Vault", () => {
-  const synthesized = synthTarget("cluster");
+describe.each(TARGETS)("%s target: Vault", (target) => {
+  const synthesized = synthTarget(target);
   const platformJson = synthesized.json.platform;
   const kvMount = synthesized.settings.vault.kvMount;
 
@@ -182,14 +181,24 @@ describe("cluster target: Vault", () => {
   });
 });
 
-describe("lab target: Nomad Variables instead of Vault", () => {
-  const synthesized = synthTarget("lab");
+describe("the nomad-variables secrets store, for a Nomad without Vault", () => {
+  const synthesized = synthTarget("lab", { secretsStore: "nomad-variables" });
   const platformJson = synthesized.json.platform;
 
   test("declares no Vault resource or provider", () => {
     const parsed = JSON.parse(platformJson) as { resource: Record<string, unknown>; provider: Record<string, unknown> };
     expect(Object.keys(parsed.resource).filter((type) => type.startsWith("vault_"))).toEqual([]);
     expect(parsed.provider.vault).toBeUndefined();
+    expect(parsed.provider.nomad).toEqual([{ address: "http://127.0.0.1:4646", region: "global" }]);
+  });
+
+  test("its tasks read Nomad Variables and carry no vault block", () => {
+    for (const text of Object.values(synthesized.json)) {
+      expect(text).not.toMatch(/"(Vault|Identities)"\s*:/);
+      expect(text).not.toContain('secret \\"');
+    }
+    const env = synthesized.jobs["order-service"]!.TaskGroups[0]!.Tasks[0]!.Templates!.find((t) => t.Envvars);
+    expect(env?.EmbeddedTmpl).toContain('nomadVar "nomad/jobs/order-service"');
   });
 
   test("each reading job has one variable at nomad/jobs/<job> holding exactly its own credentials", () => {

@@ -21,8 +21,9 @@ export interface SynthesizedTarget {
 /** Undoes the `$${` / `%%{` escaping Terraform itself removes when it reads a string. */
 export const terraformString = (text: string): string => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
-export function synthTarget(target: Target): SynthesizedTarget {
-  const settings = settingsFor(target, { ORDERLAB_REPO_DIR: TEST_REPO_DIR });
+/** Synthesizes a target, with some of its settings changed where `override` says. */
+export function synthTarget(target: Target, override: Partial<PlatformSettings> = {}): SynthesizedTarget {
+  const settings = { ...settingsFor(target, { ORDERLAB_REPO_DIR: TEST_REPO_DIR }), ...override };
   const app = Testing.app();
   const stacks = buildPlatform(app, settings);
   const json = Object.fromEntries(
