@@ -2,18 +2,23 @@
  * The lab's stand-in for `cdktf deploy` / `cdktf destroy`.
  *
  * The Terraform providers the stacks are written for (hashicorp/nomad 2.5.2, hashicorp/consul
- * 2.22.1) cannot be obtained on the lab machine (docs/lab-tools.md), so Terraform cannot apply
- * the synthesized stacks here. This applier reads the same synthesized configuration
- * (`cdktf.out/stacks/<stack>/cdk.tf.json`) and applies the resource types the lab uses through
- * the agents' HTTP APIs:
+ * 2.22.1, hashicorp/vault 5.6.0) cannot be obtained on the lab machine (docs/lab-tools.md), so
+ * Terraform cannot apply the synthesized stacks here. This applier reads the same synthesized
+ * configuration (`cdktf.out/stacks/<stack>/cdk.tf.json`) and applies the resource types the lab
+ * uses through the agents' HTTP APIs:
  *
  *   nomad_job                                jobspec (JSON) -> plan (Diff) -> POST /v1/jobs
  *   nomad_variable                           PUT /v1/var/<path>
  *   consul_config_entry(_service_intentions) PUT /v1/config
+ *   vault_mount                              POST /v1/sys/mounts/<path>
+ *   vault_kv_secret_v2                       POST /v1/<mount>/data/<name>
+ *   vault_policy                             PUT /v1/sys/policies/acl/<name>
+ *   vault_jwt_auth_backend                   POST /v1/sys/auth/<path>, /v1/auth/<path>/config
+ *   vault_jwt_auth_backend_role              POST /v1/auth/<backend>/role/<name>
  *
- * Any other resource type is refused with its name (the lab target declares no Vault resource;
- * the cluster target's Vault resources are refused here). Stacks are applied in the dependency
- * order of cdktf.out/manifest.json and destroyed in reverse. `${var.NAME}` is substituted from
+ * Any other resource type is refused with its name. Stacks are applied in the dependency order of
+ * cdktf.out/manifest.json, a stack's resources after those they refer to, and destroyed in
+ * reverse. Strings are read as Terraform reads them (./expressions.ts): `${var.NAME}` comes from
  * TF_VAR_NAME, as Terraform would; values are never printed.
  *
  *   npx tsx scripts/lab/apply.ts apply [--check] [--out cdktf.out]
@@ -490,7 +495,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   return { changes, jobsChanged };
 }
 
-/** Deregisters and purges every job, deletes every config entry and variable, in reverse order. */
+/** Deregisters and purges every job and deletes everything else applied, in reverse order. */
 export async function destroy(options: Omit<ApplyOptions, "check">): Promise<string[]> {
   const log = options.log ?? console.log;
   // Values are not needed to delete; placeholders keep ${var.*} resolvable.
@@ -512,14 +517,14 @@ if (invokedDirectly) {
     .name("apply")
     .description(
       "The lab's stand-in for `cdktf deploy`/`cdktf destroy`: the Terraform providers cannot be obtained on this " +
-        "machine, so this applies the synthesized stacks (cdktf.out) through the Nomad and Consul HTTP APIs. " +
+        "machine, so this applies the synthesized stacks (cdktf.out) through the Nomad, Consul and Vault HTTP APIs. " +
         `It handles ${SUPPORTED_TYPES.join(", ")}; any other resource type is an error. ` +
-        "Variables come from TF_VAR_<name>; Nomad's token from NOMAD_TOKEN or the lab's state directory.",
+        "Variables come from TF_VAR_<name>; the tokens from NOMAD_TOKEN and VAULT_TOKEN, else the lab's state directory.",
     );
   program
     .command("apply")
     .description("plan every resource and apply those that change")
-    .option("--check", "only plan; exit 1 if anything (a job, a variable, a config entry) would change")
+    .option("--check", "only plan; exit 1 if anything (a job, a config entry, a Vault resource) would change")
     .option("--out <dir>", "synthesized output directory", "cdktf.out")
     .action(async (opts: { check?: boolean; out: string }) => {
       const result = await apply({ outDir: opts.out, variables: variablesFromEnv(), check: opts.check ?? false });
@@ -527,7 +532,7 @@ if (invokedDirectly) {
     });
   program
     .command("destroy")
-    .description("deregister (purge) every job, delete every config entry and variable")
+    .description("deregister (purge) every job, delete everything else applied")
     .option("--out <dir>", "synthesized output directory", "cdktf.out")
     .action(async (opts: { out: string }) => {
       await destroy({ outDir: opts.out, variables: {} });
