@@ -264,6 +264,13 @@ async function vaultWriteRetrying(path: string, body: unknown): Promise<void> {
   }
 }
 
+/** Deletes a resource `found` says is there; false when it was not. */
+async function deleteIfFound(found: unknown, remove: () => Promise<unknown>): Promise<boolean> {
+  if (!found) return false;
+  await remove();
+  return true;
+}
+
 interface Handler {
   address(resource: StackResource): string;
   plan(resource: StackResource): Promise<{ change: Change; detail: string }>;
@@ -290,9 +297,7 @@ const configEntry: Handler = {
   async destroy(r) {
     const entry = configEntryOf(r);
     const path = `/v1/config/${entry.Kind}/${encodeURIComponent(entry.Name)}`;
-    if (!(await getOrUndefined(() => consul("GET", path)))) return false;
-    await consul("DELETE", path);
-    return true;
+    return deleteIfFound(await getOrUndefined(() => consul("GET", path)), () => consul("DELETE", path));
   },
 };
 
@@ -314,9 +319,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     },
     async destroy(r) {
       const id = encodeURIComponent(jobOf(r).ID);
-      if (!(await getOrUndefined(() => nomad("GET", `/v1/job/${id}`)))) return false;
-      await nomad("DELETE", `/v1/job/${id}?purge=true`);
-      return true;
+      return deleteIfFound(await getOrUndefined(() => nomad("GET", `/v1/job/${id}`)), () => nomad("DELETE", `/v1/job/${id}?purge=true`));
     },
   },
   nomad_variable: {
@@ -337,9 +340,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     async destroy(r) {
       const v = variableOf(r);
       const path = `/v1/var/${v.Path}?namespace=${encodeURIComponent(v.Namespace)}`;
-      if (!(await getOrUndefined(() => nomad("GET", path)))) return false;
-      await nomad("DELETE", path);
-      return true;
+      return deleteIfFound(await getOrUndefined(() => nomad("GET", path)), () => nomad("DELETE", path));
     },
   },
   consul_config_entry: configEntry,
@@ -357,9 +358,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     },
     async destroy(r) {
       const path = String(r.attributes.path);
-      if (!(await vaultMounted("mounts", path))) return false;
-      await vault("DELETE", `/v1/sys/mounts/${path}`);
-      return true;
+      return deleteIfFound(await vaultMounted("mounts", path), () => vault("DELETE", `/v1/sys/mounts/${path}`));
     },
   },
   vault_kv_secret_v2: {
@@ -379,9 +378,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     async destroy(r) {
       if (!(await vaultMounted("mounts", String(r.attributes.mount)))) return false;
       const path = `/v1/${String(r.attributes.mount)}/metadata/${String(r.attributes.name)}`;
-      if (!(await vaultRead(path))) return false;
-      await vault("DELETE", path);
-      return true;
+      return deleteIfFound(await vaultRead(path), () => vault("DELETE", path));
     },
   },
   vault_policy: {
@@ -395,9 +392,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     },
     async destroy(r) {
       const path = `/v1/sys/policies/acl/${String(r.attributes.name)}`;
-      if (!(await vaultRead(path))) return false;
-      await vault("DELETE", path);
-      return true;
+      return deleteIfFound(await vaultRead(path), () => vault("DELETE", path));
     },
   },
   vault_jwt_auth_backend: {
@@ -417,9 +412,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
     },
     async destroy(r) {
       const path = String(r.attributes.path);
-      if (!(await vaultMounted("auth", path))) return false;
-      await vault("DELETE", `/v1/sys/auth/${path}`);
-      return true;
+      return deleteIfFound(await vaultMounted("auth", path), () => vault("DELETE", `/v1/sys/auth/${path}`));
     },
   },
   vault_jwt_auth_backend_role: {
@@ -436,9 +429,7 @@ const HANDLERS: Record<SupportedType, Handler> = {
       // The roles go with their backend.
       if (!(await vaultMounted("auth", String(r.attributes.backend)))) return false;
       const path = `/v1/auth/${String(r.attributes.backend)}/role/${String(r.attributes.role_name)}`;
-      if (!(await vaultRead(path))) return false;
-      await vault("DELETE", path);
-      return true;
+      return deleteIfFound(await vaultRead(path), () => vault("DELETE", path));
     },
   },
 };
