@@ -2,11 +2,11 @@ import { defineConfig } from "vitest/config";
 
 // Six suites, each runnable alone with `vitest run --project <name>`:
 //   unit         pure logic, no I/O
-//   integration  the services against a real RabbitMQ (started by .ci/run or scripts/broker.ts)
+//   integration  the services against a real RabbitMQ (each file starts its own node)
 //   stacks       CDKTF synthesis and the generated configuration, offline (promtool from Debian)
 //   compose      docker-compose.yml and the Dockerfiles, parsed and run without Docker
 //   campaign     the load-campaign tooling, and one real smoke campaign (Locust in .venv, own broker)
-//   lab          end to end against real Nomad and Consul agents (npm run test:lab)
+//   lab          end to end against real Nomad, Consul and Vault agents (npm run test:lab)
 // `npm test` runs unit, integration, stacks and compose; campaign and lab have their own
 // commands, and .ci/run runs all of them.
 export default defineConfig({

@@ -1,7 +1,7 @@
 /**
  * The RabbitMQ job: the broker with its management and Prometheus plugins, and a poststart task
  * that creates the vhost and one account per service from credentials held in the secrets store
- * (Vault, or the job's Nomad Variables in the lab).
+ * (Vault, or the job's Nomad Variables with `secretsStore = nomad-variables`).
  */
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";

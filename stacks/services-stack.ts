@@ -2,7 +2,7 @@
  * The three application services. In the lab they run from this checkout under raw_exec
  * (`node_modules/.bin/tsx services/<name>/main.ts`); in the cluster from their images.
  * RABBITMQ_URL comes from a template reading the secrets store (Vault, or the job's Nomad
- * Variables in the lab), with the broker found through Consul.
+ * Variables with `secretsStore = nomad-variables`), with the broker found through Consul.
  */
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";

@@ -7,8 +7,10 @@
  *   consul/ nomad/            agent data (Nomad's allocation directories under nomad/alloc)
  *   logs/<agent>.log          mode 600 (Vault's dev server prints its root token at start)
  *   <agent>.pid
+ *   nomad.hcl                 the Nomad agent's configuration (nomadConfig below)
  *   nomad-token               Nomad's bootstrap (management) token, mode 600
- *   vault-token               the Vault dev server's root token, mode 600
+ *   vault-token               the Vault dev server's root token, mode 600 (and .vault-token,
+ *                             written by the server itself: HOME is this directory)
  *   secrets.json              the lab's generated RabbitMQ/Grafana passwords, mode 600
  */
 import { spawn } from "node:child_process";
@@ -74,7 +76,7 @@ advertise {
   serf = "127.0.0.1"
 }
 
-# Workload identities can then only read their own job's Nomad Variables.
+# Every API call needs a token: the lab's own calls use the bootstrap token in nomad-token.
 acl {
   enabled = true
 }

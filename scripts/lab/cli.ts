@@ -2,7 +2,7 @@
  * The lab on this machine: Consul, Vault and Nomad dev agents on 127.0.0.1 and the lab target's stacks
  * applied to them.
  *
- *   npm run lab          (up)      tools, agents, passwords, synth, apply, wait until healthy
+ *   npm run lab          (up)      tools, agents, synth, passwords, apply, wait until healthy
  *   npm run lab:status             agents, jobs, allocation and check health
  *   npm run lab:down               destroy everything applied, stop the agents and every
  *                                  process the lab started
@@ -66,7 +66,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): void
   if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${r.status ?? r.signal}`);
 }
 
-/** `tools.ts ensure`: reuse or build Nomad, Consul, Traefik and Terraform. */
+/** `tools.ts ensure`: reuse or build Nomad, Consul, Vault, Traefik and Terraform. */
 export function ensureTools(): number {
   const t0 = performance.now();
   run("npx", ["--no-install", "tsx", "scripts/lab/tools.ts", "ensure"]);
@@ -329,7 +329,7 @@ if (invokedDirectly) {
         "through scripts/lab/apply.ts (the stand-in for cdktf deploy; the Terraform providers cannot be obtained here). " +
         `Ports: Traefik ${settings().traefik.entrypointPort}, RabbitMQ ${LAB_PORTS.amqp}/${LAB_PORTS.management}, Prometheus ${LAB_PORTS.prometheus}.`,
     );
-  program.command("up", { isDefault: true }).description("tools, agents, passwords, synth, apply, wait until healthy").action(async () => {
+  program.command("up", { isDefault: true }).description("tools, agents, synth, passwords, apply, wait until healthy").action(async () => {
     await up();
   });
   program.command("down").description("destroy what was applied, stop the agents and every lab process").action(async () => {

@@ -1,5 +1,5 @@
 /**
- * The lab end to end: Consul and Nomad dev agents on this machine, the lab target's stacks
+ * The lab end to end: Consul, Vault and Nomad dev agents on this machine, the lab target's stacks
  * applied to them (scripts/lab/apply.ts), and the pipeline driven through Traefik.
  *
  * beforeAll runs `lab up` (reusing a running lab); the last test runs `lab down` and checks
