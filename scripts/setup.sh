@@ -21,7 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The package starts a system broker where an init system runs; ours are started per use.
+  # Its epmd listens on every interface; ours start one on the loopback when none runs.
   "${sudo_cmd[@]}" pkill -f "rabbit.*-noinput" 2>/dev/null || true
+  "${sudo_cmd[@]}" pkill -x epmd 2>/dev/null || true
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -17,6 +17,7 @@ import {
   enabledPlugins,
   provisionScript,
   rabbitmqConf,
+  erlangDistributionEnv,
 } from "./templates.js";
 import { APP_SERVICES, BROKER_ACCOUNTS, BROKER_ADMIN_ACCOUNT, METRICS_TAG, PLATFORM, brokerSecretName } from "./topology.js";
 import { secretSource, vaultAccess, vaultIdentities } from "./vault-access.js";
@@ -35,6 +36,7 @@ export function rabbitmqJob(settings: PlatformSettings): Job {
   const shared = {
     RABBITMQ_NODENAME: r.nodeName,
     HOME: "${NOMAD_ALLOC_DIR}/data",
+    ...erlangDistributionEnv(settings.bindAddress),
   };
 
   const provisioning: Task = {

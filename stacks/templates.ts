@@ -166,6 +166,18 @@ export function rabbitmqConf(props: RabbitmqConfProps): Template {
 }
 
 /** Plugins the broker runs: management (UI/API) and the Prometheus exporter on 15692. */
+/**
+ * Environment that keeps a RabbitMQ node's Erlang distribution on one IPv4 address: the
+ * inter-node port (RABBITMQ_DIST_PORT), the short-lived ports of `rabbitmqctl`, and an epmd the
+ * node starts. Without it they listen on every interface even when AMQP binds the loopback.
+ * Empty for 0.0.0.0, which means every interface anyway.
+ */
+export function erlangDistributionEnv(bindAddress: string): Record<string, string> {
+  if (bindAddress === "0.0.0.0" || !/^\d+\.\d+\.\d+\.\d+$/.test(bindAddress)) return {};
+  const args = `-kernel inet_dist_use_interface {${bindAddress.split(".").join(",")}}`;
+  return { ERL_EPMD_ADDRESS: bindAddress, RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: args, RABBITMQ_CTL_ERL_ARGS: args };
+}
+
 export const ENABLED_PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus"] as const;
 
 export const enabledPlugins = (): Template =>

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { erlangDistributionEnv } from "../../stacks/templates.js";
 
 const run = promisify(execFile);
 
@@ -79,6 +80,7 @@ export class LocalRabbitMq {
       RABBITMQ_ENABLED_PLUGINS_FILE: join(base, "enabled_plugins"),
       RABBITMQ_PID_FILE: this.pidFile,
       RABBITMQ_DIST_PORT: String(this.distributionPort),
+      ...erlangDistributionEnv("127.0.0.1"),
     };
   }
 

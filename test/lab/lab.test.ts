@@ -184,6 +184,36 @@ describe("lab", () => {
     expect(check(OUT_DIR).status).toBe(0);
   });
 
+  test("a Vault policy or role changed behind the applier's back is planned as a change and put right", async () => {
+    // GIVEN order-service's policy widened to payment-service's secret, and its role bound to any job
+    const variables = labSecrets();
+    await vault("PUT", "/v1/sys/policies/acl/order-service-read", {
+      policy: 'path "orderlab/data/rabbitmq/order-service" { capabilities = ["read"] }\npath "orderlab/data/rabbitmq/payment-service" { capabilities = ["read"] }\n',
+    });
+    const lines: string[] = [];
+    let planned: Awaited<ReturnType<typeof apply>>;
+    try {
+      await vault("POST", "/v1/auth/jwt-nomad/role/nomad-order-service", { role_type: "jwt", bound_claims: { nomad_namespace: "default" } });
+
+      // WHEN planning
+      planned = await apply({ outDir: OUT_DIR, variables, check: true, log: (line) => lines.push(line) });
+    } finally {
+      // AND applying, which must put both back whatever happened above
+      await apply({ outDir: OUT_DIR, variables, log: () => undefined });
+    }
+
+    // THEN exactly those two would change, and after the apply nothing does
+    expect(planned.changes.filter((c) => c.change !== "none").map((c) => c.address)).toEqual([
+      "vault policy order-service-read",
+      "vault role jwt-nomad/nomad-order-service",
+    ]);
+    expect(lines).toContain("  vault role jwt-nomad/nomad-order-service: would update (role differs: bound_claims)");
+    const after = await apply({ outDir: OUT_DIR, variables, check: true, log: () => undefined });
+    expect(after.changes.filter((c) => c.change !== "none")).toEqual([]);
+    const role = await vault<{ data: { bound_claims: Record<string, string> } }>("GET", "/v1/auth/jwt-nomad/role/nomad-order-service");
+    expect(role.data.bound_claims).toEqual({ nomad_namespace: "default", nomad_job_id: "order-service" });
+  });
+
   test("an order through Traefik is paid and notified within a few seconds", async () => {
     const t0 = performance.now();
     firstOrderId = await postOrder();
@@ -235,6 +265,26 @@ describe("lab", () => {
     expect(count).toBeGreaterThan(0);
     // RabbitMQ's per-queue series reach Prometheus too
     expect((await promQuery('rabbitmq_queue_messages_ready{queue="payment-service.order-created"}')).length).toBe(1);
+  });
+
+  test("everything the lab runs listens on the loopback only", () => {
+    // GIVEN every listening TCP socket and its process, from ss
+    const ss = spawnSync("ss", ["-ltnpH"], { encoding: "utf8" });
+    expect(ss.status).toBe(0);
+    const ours = new Set(labProcesses().map((p) => p.pid));
+    const sockets = ss.stdout
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const fields = line.trim().split(/\s+/);
+        const pids = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+        return { local: fields[3] ?? "", pids };
+      })
+      .filter((s) => s.pids.some((pid) => ours.has(pid)));
+
+    // THEN the lab has listeners (agents, broker, services), and none beyond the loopback
+    expect(sockets.length).toBeGreaterThan(10);
+    expect(sockets.filter((s) => !/^(127\.\d+\.\d+\.\d+|\[::1\]):\d+$/.test(s.local))).toEqual([]);
   });
 
   test("Consul holds the declared intentions: the graph's pairs are allowed, others denied", async () => {
