@@ -109,7 +109,15 @@ export class ServiceHost {
  * since the process state is unknown after it.
  */
 export function runUntilSignalled(host: ServiceHost): void {
+  let stopping = false;
   const shutdown = (signal: string) => {
+    // A process group killed and then each child (npm, tsx, a supervisor) sends more than one
+    // signal; the first starts the shutdown, the others must not cut it short.
+    if (stopping) {
+      host.logger.info({ signal }, "signal received while shutting down; finishing the work in flight");
+      return;
+    }
+    stopping = true;
     host.logger.info({ signal }, "signal received");
     host
       .stop()
@@ -119,8 +127,8 @@ export function runUntilSignalled(host: ServiceHost): void {
         process.exit(1);
       });
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("unhandledRejection", (reason) => {
     host.logger.error({ err: reason }, "unhandled promise rejection");
   });

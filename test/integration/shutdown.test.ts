@@ -2,7 +2,7 @@
  * SIGTERM to a real service process: it stops taking work, finishes the delivery in flight,
  * closes its channel and exits 0.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,8 +15,11 @@ import { waitFor } from "../support/http.js";
 
 const broker = useTestBroker();
 
-test("SIGTERM lets payment-service finish the payment in flight, then exit 0", async () => {
-  // GIVEN a payment-service process whose payments take 1.5 s
+/**
+ * Starts payment-service with payments that take 1.5 s, hands it one order, and once the
+ * delivery is in flight calls `signal` on the process; returns what it did then.
+ */
+async function shutdownWhilePaying(signal: (child: ChildProcess) => Promise<void>) {
   const vhost = uniqueVhost("shutdown");
   const url = await broker.createVhost(vhost);
   const child = spawn(TSX, [join(REPO_ROOT, "services", "payment-service", "main.ts")], {
@@ -53,16 +56,45 @@ test("SIGTERM lets payment-service finish the payment in flight, then exit 0", a
     (await channel.checkQueue(QUEUES.paymentOrders)).messageCount === 0 ? true : undefined,
   );
 
-  // WHEN
-  child.kill("SIGTERM");
+  await signal(child);
 
-  // THEN
-  expect(await exited).toBe(0);
+  const exitCode = await exited;
   const payment = await waitFor("the payment event", async () => (await channel.get(observer, { noAck: true })) || undefined);
-  expect(JSON.parse(payment.content.toString())).toMatchObject({ type: "payment.approved", orderId });
-  const left = await channel.checkQueue(QUEUES.paymentOrders);
-  expect(left.messageCount, JSON.stringify(lines)).toBe(0);
-  expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+  const left = (await channel.checkQueue(QUEUES.paymentOrders)).messageCount;
   await connection.close();
   await broker.deleteVhost(vhost);
+  return { exitCode, orderId, payment: JSON.parse(payment.content.toString()) as unknown, left, messages: lines.map((l) => l.msg) };
+}
+
+test("SIGTERM lets payment-service finish the payment in flight, then exit 0", async () => {
+  // GIVEN a payment in flight, WHEN the process gets SIGTERM
+  const result = await shutdownWhilePaying(async (child) => {
+    child.kill("SIGTERM");
+  });
+
+  // THEN it publishes the payment, acknowledges the order and exits 0
+  expect(result.exitCode).toBe(0);
+  expect(result.payment).toMatchObject({ type: "payment.approved", orderId: result.orderId });
+  expect(result.left, JSON.stringify(result.messages)).toBe(0);
+  expect(result.messages).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+}, 60_000);
+
+test("SIGTERM to the whole process group, then to each child again, changes nothing", async () => {
+  // GIVEN a payment in flight, WHEN SIGTERM reaches the service's node process directly and
+  // through the tsx wrapper (as `kill -TERM -- -<pgid>` does), and the wrapper once more later
+  // (as a supervisor stopping its children does)
+  const result = await shutdownWhilePaying(async (child) => {
+    const service = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout.trim().split("\n").map(Number);
+    expect(service).toHaveLength(1);
+    process.kill(service[0]!, "SIGTERM");
+    child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGTERM");
+  });
+
+  // THEN the shutdown runs to its end once: the payment is published and the process exits 0
+  expect(result.exitCode).toBe(0);
+  expect(result.payment).toMatchObject({ type: "payment.approved", orderId: result.orderId });
+  expect(result.left, JSON.stringify(result.messages)).toBe(0);
+  expect(result.messages.filter((m) => m === "stopped")).toHaveLength(1);
 }, 60_000);
