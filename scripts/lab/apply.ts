@@ -349,11 +349,15 @@ const HANDLERS: Record<SupportedType, Handler> = {
     address: (r) => `vault mount ${String(r.attributes.path)}`,
     async plan(r) {
       const current = await vaultMounted("mounts", String(r.attributes.path));
+      if (current && current.type !== r.attributes.type) return { change: "update", detail: `mount is ${String(current.type)}: replace` };
       return compare(vaultFields(r, "path"), current, "mount");
     },
     async apply(r) {
       const path = String(r.attributes.path);
-      if (await vaultMounted("mounts", path)) await vault("POST", `/v1/sys/mounts/${path}/tune`, vaultFields(r, "path", "type"));
+      const current = await vaultMounted("mounts", path);
+      // A tune cannot change a mount's type: one of another type is replaced, with what it held.
+      if (current && current.type !== r.attributes.type) await vault("DELETE", `/v1/sys/mounts/${path}`);
+      if (current && current.type === r.attributes.type) await vault("POST", `/v1/sys/mounts/${path}/tune`, vaultFields(r, "path", "type"));
       else await vault("POST", `/v1/sys/mounts/${path}`, vaultFields(r, "path"));
     },
     async destroy(r) {
@@ -399,13 +403,18 @@ const HANDLERS: Record<SupportedType, Handler> = {
     address: (r) => `vault auth ${String(r.attributes.path)}`,
     async plan(r) {
       const path = String(r.attributes.path);
-      if (!(await vaultMounted("auth", path))) return { change: "create", detail: "absent" };
+      const mounted = await vaultMounted("auth", path);
+      if (!mounted) return { change: "create", detail: "absent" };
+      if (mounted.type !== r.attributes.type) return { change: "update", detail: `auth method is ${String(mounted.type)}: replace` };
       const config = await vaultRead(`/v1/auth/${path}/config`);
       return compare(vaultFields(r, "path", "type", "description"), config, "config");
     },
     async apply(r) {
       const path = String(r.attributes.path);
-      if (!(await vaultMounted("auth", path))) {
+      const mounted = await vaultMounted("auth", path);
+      // An auth method of another type at this path is replaced, roles and all.
+      if (mounted && mounted.type !== r.attributes.type) await vault("DELETE", `/v1/sys/auth/${path}`);
+      if (!mounted || mounted.type !== r.attributes.type) {
         await vault("POST", `/v1/sys/auth/${path}`, { type: r.attributes.type, description: r.attributes.description });
       }
       await vault("POST", `/v1/auth/${path}/config`, vaultFields(r, "path", "type", "description"));

@@ -192,6 +192,13 @@ export async function up(options: { log?: (line: string) => void } = {}): Promis
   const toolsMs = ensureTools();
 
   const tAgents = performance.now();
+  const nomadRuns = agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`));
+  const vaultRuns = agentPid("vault") !== undefined && (await answers(`${VAULT_ADDR}/v1/sys/health`));
+  if (nomadRuns && !vaultRuns) {
+    // The dev Vault keeps nothing: a new one would not know the tokens Nomad's tasks hold.
+    log("lab: Nomad runs but its Vault is gone, so every task's Vault token is void; starting the lab afresh");
+    await down({ log });
+  }
   const consulState = await startConsul(toolPath("consul"));
   const vaultState = await startVault(toolPath("vault"));
   const nomadState = await startNomad(toolPath("nomad"));
@@ -240,7 +247,9 @@ export async function down(options: { log?: (line: string) => void } = {}): Prom
   const log = options.log ?? console.log;
   const t0 = performance.now();
   if (agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`))) {
-    if (existsSync(join(OUT_DIR, "manifest.json")) && agentPid("consul") !== undefined && agentPid("vault") !== undefined) {
+    const vaultUp = agentPid("vault") !== undefined && (await answers(`${VAULT_ADDR}/v1/sys/health`));
+    if (!vaultUp) log("lab: Vault is not running, so nothing is destroyed one by one; the jobs are purged and the agents stopped");
+    if (existsSync(join(OUT_DIR, "manifest.json")) && agentPid("consul") !== undefined && vaultUp) {
       log("lab: destroying what was applied (scripts/lab/apply.ts destroy)");
       try {
         loadResources(OUT_DIR, new Proxy({}, { get: () => "" }) as Record<string, string>);
@@ -290,7 +299,8 @@ export async function status(): Promise<boolean> {
   console.log(`consul: ${line(consulPid, consulUp, CONSUL_ADDR)}`);
   console.log(`vault:  ${line(vaultPid, vaultUp, VAULT_ADDR)}`);
   console.log(`nomad:  ${line(nomadPid, nomadUp, NOMAD_ADDR)}`);
-  if (!nomadUp || !nomadPid) {
+  if (!nomadUp || !nomadPid || !vaultUp || !vaultPid) {
+    if (nomadUp && !vaultUp) console.log("vault is gone: the tasks' Vault tokens are void (npm run lab starts afresh)");
     const stray = labProcesses();
     if (stray.length > 0) console.log(`lab processes without agents: ${stray.map((p) => p.pid).join(", ")} (npm run lab:down stops them)`);
     return false;

@@ -72,7 +72,10 @@ function evaluate(
     return value;
   }
   const quoted = QUOTED.exec(expression);
-  if (quoted) return JSON.parse(`"${quoted[1]}"`) as string;
+  if (quoted) {
+    if (/[$%]\{/.test(quoted[1]!)) throw new Error(`${where}: a template inside an expression (${expression}) is not supported`);
+    return JSON.parse(`"${quoted[1]}"`) as string;
+  }
   const ref = REFERENCE.exec(expression);
   if (ref) {
     const value = reference(ref[1]!, ref[2]!, ref[3]!);
@@ -124,7 +127,7 @@ export function terraformString(
 /** The `TYPE.NAME` of every resource a string refers to. */
 export function referencesIn(text: string): string[] {
   const found = new Set<string>();
-  for (const match of text.matchAll(/\$\{([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)\.[a-z0-9_]+\}/g)) {
+  for (const match of text.matchAll(/\$\{\s*([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)\.[a-z0-9_]+\s*\}/g)) {
     if (match[1] !== "var") found.add(`${match[1]}.${match[2]}`);
   }
   return [...found];

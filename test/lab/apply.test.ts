@@ -10,6 +10,7 @@ import { describe, expect, test } from "vitest";
 import { settingsFor, type Target } from "../../stacks/config.js";
 import { buildPlatform } from "../../stacks/platform.js";
 import { UnsupportedResourceError, loadResources, stacksInOrder, terraformString } from "../../scripts/lab/apply.js";
+import { referencesIn } from "../../scripts/lab/expressions.js";
 
 function synth(target: Target): string {
   const outdir = mkdtempSync(join(tmpdir(), `orderlab-apply-${target}-`));
@@ -43,6 +44,11 @@ describe("terraformString", () => {
     expect(() => terraformString("${upper(var.p)}", { p: "x" }, "here")).toThrow(/here: cannot evaluate the Terraform expression/);
     expect(() => terraformString("${vault_mount.other.path}", {}, "here")).toThrow("here: ${vault_mount.other.path} names no argument");
     expect(() => terraformString("${var.missing}", {}, "here")).toThrow('here: variable "missing" has no value; set TF_VAR_missing');
+    expect(() => terraformString('${jsonencode({"a" = "${var.x}"})}', { x: "v" }, "here")).toThrow("here: a template inside an expression");
+  });
+
+  test("finds references with the spacing Terraform allows, and not variables", () => {
+    expect(referencesIn("${ vault_mount.kv.path }/data ${vault_policy.p-1.name} ${var.x}")).toEqual(["vault_mount.kv", "vault_policy.p-1"]);
   });
 });
 

@@ -214,6 +214,28 @@ describe("lab", () => {
     expect(role.data.bound_claims).toEqual({ nomad_namespace: "default", nomad_job_id: "order-service" });
   });
 
+  test("a mount of another type where the KV mount belongs is replaced, and the secrets written again", async () => {
+    // GIVEN the orderlab mount swapped for a transit engine
+    const variables = labSecrets();
+    await vault("DELETE", "/v1/sys/mounts/orderlab");
+    await vault("POST", "/v1/sys/mounts/orderlab", { type: "transit" });
+
+    // WHEN planning, then applying
+    const planned = await apply({ outDir: OUT_DIR, variables, check: true, log: () => undefined });
+    await apply({ outDir: OUT_DIR, variables, log: () => undefined });
+
+    // THEN the mount is to be replaced and the five secrets created; afterwards all is as declared
+    const changed = planned.changes.filter((c) => c.change !== "none");
+    expect(changed.map((c) => `${c.address}: ${c.detail}`)).toEqual([
+      "vault mount orderlab: mount is transit: replace",
+      ...["grafana/admin", "rabbitmq/notification-service", "rabbitmq/order-service", "rabbitmq/orderlab-admin", "rabbitmq/payment-service"].map(
+        (secret) => `vault secret orderlab/${secret}: absent`,
+      ),
+    ]);
+    const after = await apply({ outDir: OUT_DIR, variables, check: true, log: () => undefined });
+    expect(after.changes.filter((c) => c.change !== "none")).toEqual([]);
+  });
+
   test("an order through Traefik is paid and notified within a few seconds", async () => {
     const t0 = performance.now();
     firstOrderId = await postOrder();
@@ -443,6 +465,38 @@ describe("lab", () => {
     expect(await runningAlloc("payment-service")).toBe(alloc);
     const journal = await fsCat(alloc, "/alloc/data/payments.jsonl");
     expect(journal.split("\n").filter((line) => line.includes(`"paid"`) && line.includes(orderId))).toHaveLength(1);
+  });
+
+  test("with its Vault gone, status says so and exits 1, and up starts the lab afresh with working tokens", async () => {
+    // GIVEN the Vault dev server killed under the running lab
+    const vaultPid = agentPid("vault")!;
+    process.kill(vaultPid, "SIGKILL");
+    await waitForCondition(10_000, async () => {
+      try {
+        process.kill(vaultPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
+    // THEN status fails, naming it
+    const status = spawnSync("npx", ["--no-install", "tsx", "scripts/lab/cli.ts", "status"], { cwd: REPO_DIR, encoding: "utf8" });
+    expect(status.status).toBe(1);
+    expect(status.stdout).toContain("vault is gone: the tasks' Vault tokens are void");
+
+    // WHEN the lab is brought up again
+    const lines: string[] = [];
+    await up({ log: (line) => lines.push(line) });
+
+    // THEN it started afresh, and a task's token works against the new Vault
+    expect(lines).toContain("lab: Nomad runs but its Vault is gone, so every task's Vault token is void; starting the lab afresh");
+    const alloc = await runningAlloc("order-service");
+    const token = readFileSync(join(paths.allocDir, alloc, "order-service", "secrets", "vault_token"), "utf8").trim();
+    const own = await fetch(`${VAULT_ADDR}/v1/orderlab/data/rabbitmq/order-service`, { headers: { "X-Vault-Token": token } });
+    expect(own.status).toBe(200);
+    const orderId = await postOrder();
+    expect((await waitFor200(`${PUBLIC}/notify/${orderId}`, 10_000)).body.orderId).toBe(orderId);
   });
 
   test("lab down deregisters everything and leaves no process or listener behind", async () => {
