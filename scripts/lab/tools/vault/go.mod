@@ -2,8 +2,8 @@
 // Vault's own go.mod replaces its nested modules (api, api/auth/*, sdk) with ./ paths, which a
 // module zip leaves out; here they are the tagged releases v1.21.0 itself requires (api v1.22.0,
 // sdk v0.20.0), and the other replace directives are restated, since Go ignores them in a
-// dependency. v1.21.0 is the release whose in-tree sdk matches a tagged sdk: v1.21.3 and v1.21.4
-// call in-tree sdk code that neither sdk v0.20.0 nor v0.21.0 has (docs/lab-tools.md).
+// dependency. v1.21.0 is a release whose in-tree sdk matches a tagged sdk: v1.21.4 calls in-tree
+// sdk code that neither sdk v0.20.0 nor v0.21.0 has (docs/lab-tools.md).
 module orderlab.local/tools/vault
 
 go 1.25.1
