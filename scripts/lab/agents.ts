@@ -62,6 +62,13 @@ export const paths = {
 
 export type Agent = "consul" | "vault" | "nomad";
 
+/** The endpoint that answers 200 once an agent is ready (Consul: a leader; Vault: unsealed). */
+const HEALTH: Record<Agent, string> = {
+  consul: `${CONSUL_ADDR}/v1/status/leader`,
+  vault: `${VAULT_ADDR}/v1/sys/health`,
+  nomad: `${NOMAD_ADDR}/v1/agent/health`,
+};
+
 /** Nomad's client config: loopback only, raw_exec on, ACLs on, nothing that calls out. */
 export function nomadConfig(): string {
   return `# Written by scripts/lab/agents.ts
@@ -140,6 +147,14 @@ export function agentPid(agent: Agent): number | undefined {
   return pid !== undefined && isAlive(pid) ? pid : undefined;
 }
 
+/** Whether an agent answers on its address, whoever started it. */
+export const agentAnswers = (agent: Agent): Promise<boolean> => answers(HEALTH[agent]);
+
+/** Whether the lab's own agent runs and answers. */
+export async function agentRuns(agent: Agent): Promise<boolean> {
+  return agentPid(agent) !== undefined && (await agentAnswers(agent));
+}
+
 export async function answers(url: string, init?: RequestInit): Promise<boolean> {
   try {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
@@ -176,8 +191,8 @@ function startDetached(agent: Agent, bin: string, args: string[], extraEnv: Reco
 
 /** Starts Consul in dev mode on 127.0.0.1 unless the lab's Consul already runs. */
 export async function startConsul(bin: string): Promise<"started" | "running"> {
-  if (agentPid("consul") !== undefined && (await answers(`${CONSUL_ADDR}/v1/status/leader`))) return "running";
-  if (await answers(`${CONSUL_ADDR}/v1/status/leader`)) {
+  if (await agentRuns("consul")) return "running";
+  if (await agentAnswers("consul")) {
     throw new Error(`a Consul the lab did not start answers on ${CONSUL_ADDR}; stop it first`);
   }
   mkdirSync(paths.consulData, { recursive: true });
@@ -209,9 +224,8 @@ export async function startConsul(bin: string): Promise<"started" | "running"> {
  * runs. Its root token is generated here and kept in a mode-600 file, never printed.
  */
 export async function startVault(bin: string): Promise<"started" | "running"> {
-  const health = `${VAULT_ADDR}/v1/sys/health`;
-  if (agentPid("vault") !== undefined && (await answers(health))) return "running";
-  if (await answers(health)) throw new Error(`a Vault the lab did not start answers on ${VAULT_ADDR}; stop it first`);
+  if (await agentRuns("vault")) return "running";
+  if (await agentAnswers("vault")) throw new Error(`a Vault the lab did not start answers on ${VAULT_ADDR}; stop it first`);
   // Vault refuses custom token IDs with its own prefixes (hvs., s.).
   const token = `orderlab-${randomBytes(18).toString("base64url")}`;
   writeFileSync(paths.vaultToken, `${token}\n`, { mode: 0o600 });
@@ -220,14 +234,14 @@ export async function startVault(bin: string): Promise<"started" | "running"> {
     // The dev server writes the root token to ~/.vault-token unless told otherwise.
     HOME: stateDir(),
   });
-  await waitUntil("Vault unsealed", 60_000, () => answers(health));
+  await waitUntil("Vault unsealed", 60_000, () => agentAnswers("vault"));
   return "started";
 }
 
 /** Starts Nomad in dev mode (server and client) unless the lab's Nomad already runs; bootstraps ACLs. */
 export async function startNomad(bin: string): Promise<"started" | "running"> {
-  if (agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`))) return "running";
-  if (await answers(`${NOMAD_ADDR}/v1/agent/health`)) {
+  if (await agentRuns("nomad")) return "running";
+  if (await agentAnswers("nomad")) {
     throw new Error(`a Nomad the lab did not start answers on ${NOMAD_ADDR}; stop it first`);
   }
   // Dev mode keeps the server's state in memory: every start is a fresh cluster.

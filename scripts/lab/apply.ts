@@ -31,8 +31,6 @@ import { Command } from "commander";
 import { HttpError, consul, nomad, vault } from "./agents.js";
 import { type ReferenceResolver, referencesIn, terraformString } from "./expressions.js";
 
-export { terraformString } from "./expressions.js";
-
 /** Resource types this applier knows. */
 export const SUPPORTED_TYPES = [
   "nomad_job",
@@ -251,14 +249,17 @@ async function vaultMounted(list: "mounts" | "auth", path: string): Promise<Attr
   return mounted.data[`${path}/`];
 }
 
-/** A KV v2 write right after its mount is created can meet the mount's upgrade; wait it out. */
+/**
+ * A KV v2 write right after its mount is created can meet the mount's upgrade to versioned data,
+ * which Vault answers "Upgrading from non-versioned to versioned data"; wait that out, nothing else.
+ */
 async function vaultWriteRetrying(path: string, body: unknown): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await vault("POST", path, body);
       return;
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status < 400 || error.status === 403 || attempt >= 20) throw error;
+      if (!(error instanceof HttpError) || !error.message.includes("Upgrading from non-versioned") || attempt >= 20) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

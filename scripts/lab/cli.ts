@@ -24,8 +24,9 @@ import {
   CONSUL_ADDR,
   NOMAD_ADDR,
   VAULT_ADDR,
+  agentAnswers,
   agentPid,
-  answers,
+  agentRuns,
   consul,
   killLabProcesses,
   labProcesses,
@@ -192,9 +193,7 @@ export async function up(options: { log?: (line: string) => void } = {}): Promis
   const toolsMs = ensureTools();
 
   const tAgents = performance.now();
-  const nomadRuns = agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`));
-  const vaultRuns = agentPid("vault") !== undefined && (await answers(`${VAULT_ADDR}/v1/sys/health`));
-  if (nomadRuns && !vaultRuns) {
+  if ((await agentRuns("nomad")) && !(await agentRuns("vault"))) {
     // The dev Vault keeps nothing: a new one would not know the tokens Nomad's tasks hold.
     log("lab: Nomad runs but its Vault is gone, so every task's Vault token is void; starting the lab afresh");
     await down({ log });
@@ -246,8 +245,8 @@ export async function up(options: { log?: (line: string) => void } = {}): Promis
 export async function down(options: { log?: (line: string) => void } = {}): Promise<void> {
   const log = options.log ?? console.log;
   const t0 = performance.now();
-  if (agentPid("nomad") !== undefined && (await answers(`${NOMAD_ADDR}/v1/agent/health`))) {
-    const vaultUp = agentPid("vault") !== undefined && (await answers(`${VAULT_ADDR}/v1/sys/health`));
+  if (await agentRuns("nomad")) {
+    const vaultUp = await agentRuns("vault");
     if (!vaultUp) log("lab: Vault is not running, so nothing is destroyed one by one; the jobs are purged and the agents stopped");
     if (existsSync(join(OUT_DIR, "manifest.json")) && agentPid("consul") !== undefined && vaultUp) {
       log("lab: destroying what was applied (scripts/lab/apply.ts destroy)");
@@ -291,9 +290,9 @@ export async function status(): Promise<boolean> {
   const consulPid = agentPid("consul");
   const vaultPid = agentPid("vault");
   const nomadPid = agentPid("nomad");
-  const consulUp = await answers(`${CONSUL_ADDR}/v1/status/leader`);
-  const vaultUp = await answers(`${VAULT_ADDR}/v1/sys/health`);
-  const nomadUp = await answers(`${NOMAD_ADDR}/v1/agent/health`);
+  const consulUp = await agentAnswers("consul");
+  const vaultUp = await agentAnswers("vault");
+  const nomadUp = await agentAnswers("nomad");
   const line = (pid: number | undefined, up: boolean, addr: string) =>
     `${pid ? `pid ${pid}` : "not started by the lab"}, ${up ? `answers on ${addr}` : "not answering"}`;
   console.log(`consul: ${line(consulPid, consulUp, CONSUL_ADDR)}`);

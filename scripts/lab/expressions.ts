@@ -17,15 +17,20 @@ export type ReferenceResolver = (type: string, name: string, attribute: string) 
 
 const noReferences: ReferenceResolver = () => undefined;
 
+/** Index of the `"` that closes the quoted string opening at `open` (escapes skipped). */
+function closingQuote(text: string, open: number): number {
+  let i = open + 1;
+  while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+  return i;
+}
+
 /** Index of the `}` that closes the `{` at `open`, skipping quoted strings; -1 if none. */
 function closingBrace(text: string, open: number): number {
   let depth = 0;
   for (let i = open; i < text.length; i += 1) {
     const c = text[i];
-    if (c === '"') {
-      i += 1;
-      while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
-    } else if (c === "{") depth += 1;
+    if (c === '"') i = closingQuote(text, i);
+    else if (c === "{") depth += 1;
     else if (c === "}") {
       depth -= 1;
       if (depth === 0) return i;
@@ -46,10 +51,9 @@ function objectEntries(body: string): string[] {
   for (let i = 0; i < body.length; i += 1) {
     const c = body[i]!;
     if (c === '"') {
-      let j = i + 1;
-      while (j < body.length && body[j] !== '"') j += body[j] === "\\" ? 2 : 1;
-      current += body.slice(i, j + 1);
-      i = j;
+      const end = closingQuote(body, i);
+      current += body.slice(i, end + 1);
+      i = end;
     } else if (c === "," || c === "\n") {
       if (current.trim() !== "") parts.push(current.trim());
       current = "";

@@ -9,8 +9,8 @@ import { App } from "cdktf";
 import { describe, expect, test } from "vitest";
 import { settingsFor, type Target } from "../../stacks/config.js";
 import { buildPlatform } from "../../stacks/platform.js";
-import { UnsupportedResourceError, loadResources, stacksInOrder, terraformString } from "../../scripts/lab/apply.js";
-import { referencesIn } from "../../scripts/lab/expressions.js";
+import { UnsupportedResourceError, loadResources, stacksInOrder } from "../../scripts/lab/apply.js";
+import { referencesIn, terraformString } from "../../scripts/lab/expressions.js";
 
 function synth(target: Target): string {
   const outdir = mkdtempSync(join(tmpdir(), `orderlab-apply-${target}-`));

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_PORTS, labSettings } from "../../stacks/config.js";
-import { VAULT_ADDR, agentPid, consul, labProcesses, nomad, paths, sleep, vault } from "../../scripts/lab/agents.js";
+import { VAULT_ADDR, agentPid, consul, isAlive, labProcesses, nomad, paths, sleep, vault } from "../../scripts/lab/agents.js";
 import { apply } from "../../scripts/lab/apply.js";
 import { OUT_DIR, REPO_DIR, down, ensureTools, labSecrets, unhealthy, up, type UpTimings } from "../../scripts/lab/cli.js";
 import { cacheRoot } from "../../scripts/lab/tools.js";
@@ -471,14 +471,7 @@ describe("lab", () => {
     // GIVEN the Vault dev server killed under the running lab
     const vaultPid = agentPid("vault")!;
     process.kill(vaultPid, "SIGKILL");
-    await waitForCondition(10_000, async () => {
-      try {
-        process.kill(vaultPid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitForCondition(10_000, async () => !isAlive(vaultPid));
 
     // THEN status fails, naming it
     const status = spawnSync("npx", ["--no-install", "tsx", "scripts/lab/cli.ts", "status"], { cwd: REPO_DIR, encoding: "utf8" });
